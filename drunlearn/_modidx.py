@@ -60,4 +60,9 @@ d = { 'settings': { 'branch': 'main',
                                 'drunlearn.data._range_mask': ('data.html#_range_mask', 'drunlearn/data.py'),
                                 'drunlearn.data._stack_targets': ('data.html#_stack_targets', 'drunlearn/data.py'),
                                 'drunlearn.data.as_dataset': ('data.html#as_dataset', 'drunlearn/data.py'),
-                                'drunlearn.data.get_targets': ('data.html#get_targets', 'drunlearn/data.py')}}}
+                                'drunlearn.data.get_targets': ('data.html#get_targets', 'drunlearn/data.py')},
+            'drunlearn.hooks': { 'drunlearn.hooks._layer_output': ('hooks.html#_layer_output', 'drunlearn/hooks.py'),
+                                 'drunlearn.hooks._valid_names': ('hooks.html#_valid_names', 'drunlearn/hooks.py'),
+                                 'drunlearn.hooks.capture_activations': ('hooks.html#capture_activations', 'drunlearn/hooks.py'),
+                                 'drunlearn.hooks.check_layers': ('hooks.html#check_layers', 'drunlearn/hooks.py'),
+                                 'drunlearn.hooks.default_layers': ('hooks.html#default_layers', 'drunlearn/hooks.py')}}}
