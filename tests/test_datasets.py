@@ -338,3 +338,40 @@ def test_load_dataset_registry():
     b = D.load_dataset('digits', size=16, valid_frac=0.1, test_frac=0.1)
     assert b.train.x.shape[1:] == (1, 16, 16) and isinstance(b, D.DataBundle)
     with pytest.raises(ValueError, match='name must be one of'): D.load_dataset('agedb')
+
+
+# --- the suggested models fit the data
+
+def test_suggested_models_take_the_inputs(tmp_path):
+    b = D.rotated_digits(size=32)
+    m = b.make_model(width=0.25)
+    assert m(b.train.x[:2]).shape == (2, 1)
+    b = D.similarity_pairs('wordsim353', encoder=_fake) if _has('gensim') else None
+    if b is not None: assert b.make_model()(b.train.x[:3]).shape == (3, 1)
+    b = D.similarity_pairs('wordsim353', 'tokens', max_len=4, encoder=_fake) if _has('gensim') else None
+    if b is not None:
+        x = torch.stack([b.train[i][0] for i in range(3)])
+        assert b.make_model(hidden_size=8)(x).shape == (3, 1)
+    _write_ld(tmp_path / 'ld.txt')
+    b = D.load_electricity(tmp_path / 'ld.txt', enc=24, horizon=6)
+    x = torch.stack([b.train[i][0] for i in range(4)])
+    out = b.make_model(hidden_size=8)(x)
+    assert out.reshape(4, *b.info['output_shape']).shape == (4, 6, 3)
+
+
+def _has(name):
+    try: __import__(name); return True
+    except ImportError: return False
+
+
+def test_public_functions_refuse_bad_input(tmp_path):
+    with pytest.raises(TypeError, match='df must be a DataFrame'): D.hourly(np.zeros(3))
+    with pytest.raises(TypeError, match='df must be a DataFrame'): D.window_bundle(np.zeros((3, 2)), 2, 1)
+    (tmp_path / 'g.txt').write_text('a 1\n')
+    with pytest.raises(TypeError, match='not one string'): D.load_glove(tmp_path / 'g.txt', vocab='a')
+    with pytest.raises(TypeError, match='not one path'): D.ImageAgeDataset('a.jpg', [1.])
+    df = pd.DataFrame({'a': np.arange(4.)}, index=pd.DatetimeIndex(['2000-01-01'] * 4))
+    with pytest.raises(ValueError, match='repeated timestamps'): D.window_bundle(df, 1, 1)
+    with pytest.raises(ValueError, match='angles has 1'): D.rotate_images(torch.zeros(2, 1, 4, 4), [1.])
+    with pytest.raises(ValueError, match='ids must lie in'): D.WindowDataset(np.zeros((9, 2)), [0], [2], 2, 2)
+    with pytest.raises(ValueError, match='left must index the 2 items'): D.PairDataset(np.zeros((2, 3)), [0, 2], [1, 1], [1., 2.])
