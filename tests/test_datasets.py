@@ -375,3 +375,10 @@ def test_public_functions_refuse_bad_input(tmp_path):
     with pytest.raises(ValueError, match='angles has 1'): D.rotate_images(torch.zeros(2, 1, 4, 4), [1.])
     with pytest.raises(ValueError, match='ids must lie in'): D.WindowDataset(np.zeros((9, 2)), [0], [2], 2, 2)
     with pytest.raises(ValueError, match='left must index the 2 items'): D.PairDataset(np.zeros((2, 3)), [0, 2], [1, 1], [1., 2.])
+
+
+def test_series_of_zeros_has_no_windows(tmp_path):
+    t = pd.date_range('2014-01-01', periods=24 * 20, freq='1h')
+    df = pd.DataFrame({'a': np.arange(len(t)) % 24 + 1., 'zero': 0.}, index=t)
+    b = D.window_bundle(df, 24, 6, stride=6)
+    assert set(b.groups['series']['train']) == {'a'} and b.rule == "series in ['a']"
