@@ -7,6 +7,8 @@ PY := $(BIN)/python
 # (PyPI's Linux wheel of torch is the CUDA build) or install your CUDA build into $(VENV) beforehand.
 TORCH ?= torch==2.13.0
 EXTRAS ?= dev,widgets,data
+# Options of the drunlearn command for `make demo`, e.g. ARGS="--quick" or ARGS="--seeds 3 --out my-report".
+ARGS ?=
 # Extra notebook flags to run, e.g. `make test FLAGS=slow` also runs the cells flagged `#| slow`.
 FLAGS ?=
 JOBS ?= 2
@@ -23,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PY) -c "import drunlearn, drunlearn.core as c; print('drunlearn', drunlearn.__version__, 'on', c.get_device(), c.lib_versions())"
+	$(BIN)/drunlearn $(ARGS)
 
 test: setup
 	DRUNLEARN_TEST_FLAGS="$(FLAGS)" JOBS=$(JOBS) BIN=$(BIN) bash scripts/test.sh

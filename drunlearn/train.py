@@ -206,12 +206,12 @@ class _EvalMode:
     def __init__(self, model, device):
         self.model, self.dev = check_module(model), (model_device(model) if device is None else get_device(device))
     def __enter__(self):
-        self.was_training, self.old_dev = self.model.training, model_device(self.model)
+        self.modes, self.old_dev = [(m, m.training) for m in self.model.modules()], model_device(self.model)
         if self.dev != self.old_dev: self.model.to(self.dev)
         self.model.eval()
         return self.dev
     def __exit__(self, *exc):
-        self.model.train(self.was_training)
+        for m, mode in self.modes: m.training = mode   # each submodule's own flag (a frozen BatchNorm stays in eval)
         if self.dev != self.old_dev: self.model.to(self.old_dev)
 
 def predict(

@@ -256,9 +256,10 @@ def test_parallel_kernels_with_any_chunking():
         np.testing.assert_array_equal(s.view(np.float64), x[ref]); np.testing.assert_array_equal(ws, w[ref])
     lab = (r.random(len(x)) < .3).astype(np.uint8)
     for T in (1, 3, 7):
-        pos, neg, bad, chk = K._split_par(x, lab, T)
-        np.testing.assert_array_equal(pos, x[lab == 1]); np.testing.assert_array_equal(neg, x[lab == 0])
-        assert bad == 0 and chk == 0
+        out, P, bad, chk = K._split_par(x, lab, T)
+        np.testing.assert_array_equal(out, np.r_[x[lab == 1], x[lab == 0]])
+        assert P == lab.sum() and bad == 0 and chk == 0
+    np.testing.assert_array_equal(K._split_serial(x, lab)[0], np.r_[x[lab == 1], x[lab == 0]])
     a, b = r.normal(size=(3, 3 * 16384 + 5)), r.normal(size=(3, 3 * 16384 + 5))
     for T in (1, 64):                                  # 64 threads: the few-long-rows (column block) path
         out = np.empty(3)

@@ -1,0 +1,58 @@
+"The drunlearn command as a user runs it: a separate process, its exit status, what it prints and leaves behind."
+import os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+
+def drunlearn(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, '-m', 'drunlearn', *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+
+def test_help_lists_every_option():
+    r = drunlearn('--help')
+    assert r.returncode == 0
+    for opt in ('--dataset', '--forget', '--methods', '--epochs', '--seeds', '--device', '--out', '--quick', '--config'):
+        assert opt in r.stdout, opt
+
+@pytest.mark.parametrize('args, message', [
+    (['--methods', 'blindspot,oops'], "methods must be one of"),
+    (['--dataset', 'mnist'], "dataset must be one of"),
+    (['--epochs', '-3'], "epochs must be a positive integer"),
+    (['--forget', 'y<=<3'], "is not understood"),
+    (['--device', 'tpu'], "device"),
+    (['--config', 'missing.toml'], "does not exist"),
+    (['--frobnicate'], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_options_fail_fast_without_traceback(tmp_path, args, message):
+    r = drunlearn(*args, '--out', str(tmp_path / 'rep'), cwd=tmp_path)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert 'original trained' not in r.stdout and not (tmp_path / 'rep').exists()
+
+def test_bad_config_key_names_the_key(tmp_path):
+    (tmp_path / 'c.yaml').write_text('seeds: [0]\nlearning_rate: 0.1\n')
+    r = drunlearn('--config', str(tmp_path / 'c.yaml'), cwd=tmp_path)
+    assert r.returncode == 2 and "unknown configuration key(s) ['learning_rate']" in r.stderr and 'allowed keys' in r.stderr
+
+def test_quick_run_writes_a_report(tmp_path):
+    r = drunlearn('--quick', '--methods', 'finetune,blindspot', '--out', str(tmp_path / 'rep'), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    files = sorted(p.name for p in (tmp_path / 'rep').iterdir())
+    assert files == sorted(['report.json', 'report.md', 'relative_difference.png', 'forget_retain.png', 'mia_roc.png', 'gaps.png'])
+    assert 'blindspot' in r.stdout and 'report:' in r.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ['rep']   # no temporary folder left
+
+def test_interrupted_run_leaves_no_report(tmp_path):
+    p = subprocess.Popen([sys.executable, '-m', 'drunlearn', '--quick', '--out', str(tmp_path / 'rep')], cwd=tmp_path, env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    line = ''
+    while time.time() < deadline:   # wait until training has started, then interrupt
+        line = p.stdout.readline()
+        if 'original trained' in line or not line: break
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, (p.returncode, err[-2000:])
+    assert 'interrupted; no report was written' in err
+    assert list(tmp_path.iterdir()) == []
