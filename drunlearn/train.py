@@ -60,6 +60,10 @@ def _pinball(pred, target, quantiles):
     elif pred.shape == target.shape and pred.shape[-1] == len(q): u = target - pred   # per-quantile targets
     elif pred.shape[-1] == len(q) and pred.numel() == target.numel() * len(q):
         u = target.reshape(pred.shape[:-1]).unsqueeze(-1) - pred
+    elif pred.shape == target.shape and pred.ndim > 1 and pred.shape[-1] % len(q) == 0:   # flat per-quantile targets
+        u = (target - pred).reshape(*pred.shape[:-1], -1, len(q))
+    elif pred.ndim > 1 and pred.shape[0] == target.shape[0] and pred.numel() == target.numel() * len(q):
+        u = target.unsqueeze(-1) - pred.reshape(*target.shape, len(q))   # flat outputs, e.g. (N, horizon·Q)
     else: raise ValueError(f"pinball loss with {len(q)} quantiles needs model outputs of shape targets.shape + ({len(q)},); "
                            f"got outputs {tuple(pred.shape)} for targets {tuple(target.shape)}")
     return torch.maximum(q * u, (q - 1) * u)
