@@ -666,7 +666,7 @@ def rotation_bundle(
         p = F.interpolate(p[:, None], size=(size, size), mode='bilinear', align_corners=False) if p.shape[-1] != size or p.shape[-2] != size else p[:, None]
         p = p.repeat_interleave(copies, 0)
         ang = rng.uniform(lo, hi, len(p)).astype(np.float32)
-        xs[k], ys[k] = torch.cat([rotate_images(c, a) for c, a in zip(p.split(4096), np.array_split(ang, max(1, -(-len(p) // 4096))))]), ang
+        xs[k], ys[k] = torch.cat([rotate_images(c, a) for c, a in zip(p.split(4096), np.split(ang, range(4096, len(ang), 4096)))]), ang
     m, s = xs['train'].mean().item(), xs['train'].std().item()
     sets = {k: ArrayDataset((xs[k] - m) / s, ys[k]) for k in parts}
     flo, fhi = forget_range

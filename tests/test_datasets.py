@@ -382,3 +382,12 @@ def test_series_of_zeros_has_no_windows(tmp_path):
     df = pd.DataFrame({'a': np.arange(len(t)) % 24 + 1., 'zero': 0.}, index=t)
     b = D.window_bundle(df, 24, 6, stride=6)
     assert set(b.groups['series']['train']) == {'a'} and b.rule == "series in ['a']"
+
+
+def test_rotation_bundle_more_rows_than_one_chunk():
+    "Images are rotated in chunks of 4,096; a split larger than one chunk (and not a multiple of it) keeps each angle with its image."
+    imgs = np.random.default_rng(1).random((5000, 4, 4)).astype(np.float32)
+    b = D.rotation_bundle(imgs, size=4, valid_frac=0.05, test_frac=0.05, seed=0)
+    assert len(b.train) == 4500
+    x = D.rotate_images(b.train.x[-3:] * b.info['pixel_std'] + b.info['pixel_mean'], -b.train.y[-3:].numpy())
+    assert x.shape == (3, 1, 4, 4)
