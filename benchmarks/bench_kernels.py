@@ -3,7 +3,7 @@
 
 A script, not a test: `python benchmarks/bench_kernels.py --help`. Every kernel and its baseline run on the same
 arrays in the same process; each is called once to compile and fault the memory in, then timed as the best of
-`--repeat` calls. The ratio is baseline time / kernel time (above 1: the kernel is faster). For the activation
+`--repeat` calls, kernel and baseline calls interleaved. The ratio is baseline time / kernel time (above 1: the kernel is faster). For the activation
 distance the script also measures the machine's read ceiling: a parallel Numba sum over the same bytes, in the
 same run, and reports the kernel's bandwidth as a share of it.
 """
@@ -30,12 +30,14 @@ def read_ceiling_sum(a, b):
     for i in prange(len(a)): s += a[i] + b[i]
     return s
 
-def best(fn, repeat):
-    "Best wall time of `repeat` calls of `fn` after one warm-up call (compilation, page faults)."
-    fn(); ts = []
+def best(fns, repeat):
+    "Best wall time of each of `fns` over `repeat` interleaved rounds, after one warm-up call each."
+    for fn in fns: fn()
+    ts = [[] for _ in fns]
     for _ in range(repeat):
-        gc.collect(); t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
-    return min(ts)
+        for fn, t_ in zip(fns, ts):
+            gc.collect(); t = time.perf_counter(); fn(); t_.append(time.perf_counter() - t)
+    return [min(t_) for t_ in ts]
 
 def cases(dim, dtype):
     "Factories (kernel name, make) where make(n, rng) -> (size, kernel call, baseline name, baseline call, arrays for the ceiling)."
@@ -114,12 +116,15 @@ def main(argv=None):
             if scalars_only and name not in SCALARS: continue
             if args.only and not any(name.startswith(o) for o in args.only): continue
             size, ours, base_name, base, extra = make(n, np.random.default_rng(args.seed))
-            t_ours, t_base = best(ours, args.repeat), best(base, args.repeat)
+            fns = [ours, base]
+            if extra is not None:
+                a, b = (x.reshape(-1) for x in extra)
+                fns.append(lambda: read_ceiling_sum(a, b))
+            t_ours, t_base, *t_ceil = best(fns, args.repeat)
             ratio = t_base / t_ours
             note = base_name
             if extra is not None:
-                a, b = (x.reshape(-1) for x in extra)
-                t_ceil = best(lambda: read_ceiling_sum(a, b), args.repeat)
+                t_ceil = t_ceil[0]
                 gbytes = (a.nbytes + b.nbytes) / 1e9; share = t_ceil / t_ours
                 note += f"; {gbytes / t_ours:.1f} GB/s = {share:.0%} of the read ceiling {gbytes / t_ceil:.1f} GB/s"
                 if name in TARGETS and size >= TARGETS[name][1]: verdicts.append((name, size, 'bandwidth', share, CEILING_SHARE))
