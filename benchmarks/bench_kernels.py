@@ -91,7 +91,7 @@ SCALARS = ('activation_distance', 'wasserstein_1d', 'roc_auc')   # the reduction
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--sizes', type=float, nargs='+', default=[1e5, 1e6, 1e7], help='numbers of elements n (default 1e5 1e6 1e7)')
+    ap.add_argument('--sizes', type=float, nargs='*', default=[1e5, 1e6, 1e7], help='numbers of elements n (default 1e5 1e6 1e7; none with --big: only 1e8)')
     ap.add_argument('--big', action='store_true', help='also time the scalar reductions at n = 1e8 (needs ~6 GB of memory)')
     ap.add_argument('--repeat', type=int, default=5, help='timed calls per kernel and baseline; the best counts (default 5)')
     ap.add_argument('--dim', type=int, default=64, help='features per row of the activation arrays (rows = n / dim; default 64)')
