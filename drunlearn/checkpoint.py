@@ -6,13 +6,14 @@ Docs: https://drunlearn.github.io/drunlearn/checkpoint.html.md"""
 
 # %% ../nbs/07_checkpoint.ipynb #17516ff0
 from __future__ import annotations
-import os, tempfile, contextlib
+import os, contextlib, hashlib, json
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
 from .core import check_module, copy_model, get_device
 from .models import MODELS
+from .files import sigterm_raises, sweep_litter, temp_sibling
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'check_record', 'save_checkpoint', 'load_checkpoint']
@@ -48,7 +49,18 @@ def check_record(
     return _plain(record, name)
 
 # %% ../nbs/07_checkpoint.ipynb #fd2018b5
-FORMAT, VERSION = 'drunlearn.checkpoint', 1
+FORMAT, VERSION = 'drunlearn.checkpoint', 2   # version 2 added the checksum
+
+def _checksum(payload:dict)->str:
+    "SHA-256 of everything a checkpoint holds: each tensor's name, dtype, shape and bytes, then the plain values."
+    h = hashlib.sha256()
+    for k in sorted(payload['state_dict']):
+        t = payload['state_dict'][k]
+        h.update(f'{k}|{t.dtype}|{tuple(t.shape)}|'.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    meta = {k: payload.get(k) for k in ('model_class', 'model_module', 'init_kwargs', 'record')}
+    h.update(json.dumps(meta, sort_keys=True, default=repr).encode())
+    return 'sha256:' + h.hexdigest()
 
 def _unwrap(model:nn.Module)->nn.Module:
     "The model inside `torch.compile`, `DataParallel` and `DistributedDataParallel` wrappers."
@@ -87,17 +99,18 @@ def save_checkpoint(
     payload = dict(format=FORMAT, version=VERSION, model_class=type(model).__name__, model_module=type(model).__module__,
                    init_kwargs=None if kw is None else check_record(kw, 'model.init_kwargs'),
                    state_dict=_cpu_state(model), record=check_record(record))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(payload, f)
-            f.flush(); os.fsync(f.fileno())
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes owner-only files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
+    payload['checksum'] = _checksum(payload)
+    sweep_litter(path)                          # temporary files of writers that were killed outright
+    tmp = temp_sibling(path)
+    with sigterm_raises():                      # SIGTERM, like Ctrl-C, removes the temporary file before the process ends
+        try:
+            with open(tmp, 'xb') as f:
+                torch.save(payload, f)
+                f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError): os.unlink(tmp)
+            raise
     with contextlib.suppress(OSError):          # make the rename itself durable where the OS allows it
         dfd = os.open(path.parent, os.O_RDONLY)
         try: os.fsync(dfd)
@@ -120,11 +133,14 @@ def _read(path:Path)->dict:
         what = f"a dict with keys {sorted(map(str, payload))[:8]}" if isinstance(payload, dict) else f"a {type(payload).__name__}"
         raise ValueError(f"{str(path)!r} is not a drunlearn checkpoint (the file holds {what}); checkpoints are written by save_checkpoint")
     v = payload.get('version')
-    if not isinstance(v, int) or v < 1: raise ValueError(f"{str(path)!r} is a damaged drunlearn checkpoint (format version {v!r})")
+    if type(v) is not int or v < 1: raise ValueError(f"{str(path)!r} is a damaged drunlearn checkpoint (format version {v!r})")
     if v > VERSION: raise ValueError(f"{str(path)!r} was written by a newer drunlearn (checkpoint format {v}; this one reads up to {VERSION}); upgrade drunlearn")
     missing = [k for k in ('model_class', 'model_module', 'init_kwargs', 'state_dict', 'record') if k not in payload]
     if missing or not isinstance(payload['state_dict'], dict):
         raise ValueError(f"{str(path)!r} is a damaged drunlearn checkpoint (missing or bad: {missing or ['state_dict']})")
+    if v >= 2 and payload.get('checksum') != _checksum(payload):   # version 1 files carry no checksum
+        raise ValueError(f"{str(path)!r} is corrupt: its contents no longer match the checksum written with them "
+                         "(a byte changed on disk or in a copy); restore it from a backup or save it again")
     return payload
 
 def load_checkpoint(

@@ -6,9 +6,10 @@ Docs: https://drunlearn.github.io/drunlearn/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #09b83c99
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, signal, sys, threading, time
 from pathlib import Path
-from .study import StudyConfig, PRESETS, run_study, write_report
+from .study import StudyConfig, PRESETS, run_study, write_report, check_report_out
+from .files import Terminated
 from .datasets import DATASETS
 from .unlearn import METHODS
 
@@ -56,7 +57,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument('--epochs', type=int, help="epochs of the Original and Retrain (default: the dataset's preset)")
     p.add_argument('--seeds', help="seeds as a list '0,1,2' or a count '3' (default: 0)")
     p.add_argument('--device', help="'auto' (CUDA when available, the default), 'cpu', 'cuda' or 'cuda:N'")
-    p.add_argument('--out', help='report folder, replaced as a whole (default: drunlearn-report)')
+    p.add_argument('--out', help='report folder: new, empty, or a previous report, which is replaced whole; a folder holding other '
+                                 'files is refused before any training (default: drunlearn-report)')
     p.add_argument('--quick', action='store_true', help='a smoke run in seconds: 256 rows, 2 epochs, a few unlearning steps')
     p.add_argument('--max-rows', dest='max_rows', type=int, help='use at most this many training rows (a seeded sample)')
     p.add_argument('--threads', type=int, help='torch CPU threads during the study (default: 1, fastest for the built-in models)')
@@ -73,22 +75,31 @@ def _config(argv)->StudyConfig:
     d.update(ns)
     return StudyConfig.from_dict(d)
 
+def _on_sigterm(signum, frame): raise Terminated('terminated by SIGTERM')
+
 def main(
     argv:list|None=None, # the arguments (default: sys.argv[1:])
-)->int: # the exit status: 0 done, 2 bad options or configuration, 130 interrupted
+)->int: # the exit status: 0 done, 2 bad options or configuration, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     "Run the `drunlearn` command."
     err = lambda msg: print(f'drunlearn: error: {msg}', file=sys.stderr)
-    try: cfg = _config(argv)
+    try:
+        cfg = _config(argv)
+        check_report_out(cfg.out)                  # a bad --out costs nothing: it is refused before any training
     except SystemExit as e: return int(e.code or 0)   # argparse printed the usage or --help
     except (ValueError, TypeError) as e: err(e); return 2
     log = lambda s: print(f'[{time.strftime("%H:%M:%S")}] {s}', flush=True)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
     try:
         res = run_study(cfg, log=log)
         from drunlearn.viz import results_table
         print(results_table(res.results).to_string())
         out = write_report(res, cfg.out)
-    except KeyboardInterrupt:
-        print('drunlearn: interrupted; no report was written', file=sys.stderr); return 130
+    except (KeyboardInterrupt, Terminated) as e:
+        print(f"drunlearn: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; no new report was written", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
     except (ValueError, TypeError, FileNotFoundError) as e: err(e); return 2
+    finally:
+        if main_thread: signal.signal(signal.SIGTERM, old)
     print(f'report: {out}')
     return 0

@@ -7,15 +7,16 @@ Docs: https://drunlearn.github.io/drunlearn/core.html.md"""
 # %% ../nbs/00_core.ipynb #629eb632
 from __future__ import annotations
 import os, random, copy, sys, platform
+from contextlib import contextmanager
 from numbers import Integral, Real
 import numpy as np
 import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['get_device', 'check_seed', 'set_seed', 'to_numpy', 'check_array', 'check_same_len', 'check_choice', 'check_positive',
-           'check_fraction', 'check_module', 'copy_model', 'model_device', 'state_fingerprint', 'same_state', 'in_test',
-           'lib_versions']
+__all__ = ['get_device', 'check_seed', 'set_seed', 'preserved_rng', 'to_numpy', 'check_array', 'check_same_len', 'check_choice',
+           'check_positive', 'check_fraction', 'check_module', 'copy_model', 'model_device', 'model_dtype',
+           'shared_tensors', 'state_fingerprint', 'same_state', 'in_test', 'lib_versions']
 
 # %% ../nbs/00_core.ipynb #ba114bc7
 def get_device(
@@ -52,6 +53,15 @@ def set_seed(
     torch.manual_seed(seed)
     if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
+
+@contextmanager
+def preserved_rng():
+    "Within the block, code may reseed Python's, NumPy's and torch's global generators; they are restored after it."
+    py, npy = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    try:
+        with torch.random.fork_rng(devices=devices): yield
+    finally: random.setstate(py); np.random.set_state(npy)
 
 # %% ../nbs/00_core.ipynb #9b2d497d
 def to_numpy(x)->np.ndarray:
@@ -109,8 +119,11 @@ def check_fraction(value, name:str, inclusive:bool=False)->float:
 
 # %% ../nbs/00_core.ipynb #c2ac8955
 def check_module(model, name:str='model')->nn.Module:
-    "`model` if it is a `torch.nn.Module`, else a `TypeError`."
+    "`model` if it is a usable `torch.nn.Module`: a `TypeError` for anything else, a `ValueError` for weights on the meta device."
     if not isinstance(model, nn.Module): raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    if any(t.is_meta for t in model.parameters()) or any(t.is_meta for t in model.buffers()):
+        raise ValueError(f"{name} ({type(model).__name__}) has parameters or buffers on the meta device (shapes without values); "
+                         "materialise it first, e.g. model.to_empty(device='cpu') and then load its weights")
     return model
 
 def copy_model(model:nn.Module)->nn.Module:
@@ -122,6 +135,25 @@ def model_device(model:nn.Module)->torch.device:
     for t in model.parameters(): return t.device
     for t in model.buffers(): return t.device
     return torch.device('cpu')
+
+def model_dtype(model:nn.Module)->torch.dtype:
+    "The dtype of the first floating parameter (or buffer) of `model`: what its floating inputs are cast to (float32 when it has none)."
+    for t in (*model.parameters(), *model.buffers()):
+        if t.is_floating_point(): return t.dtype
+    return torch.float32
+
+def shared_tensors(
+    a:nn.Module, # a model
+    b:nn.Module, # another model
+)->list: # names (in `b`) of the parameters and buffers that share memory with one of `a`'s
+    "The tensors of `b` that live in the same memory as a tensor of `a`: training one would change the other."
+    def spans(m):
+        for n, t in (*m.named_parameters(remove_duplicate=False), *m.named_buffers(remove_duplicate=False)):
+            if t.numel() and not t.is_meta:
+                s = t.untyped_storage()
+                yield n, t.device, s.data_ptr(), s.data_ptr() + s.nbytes()
+    mine = list(spans(a))
+    return [n for n, dev, lo, hi in spans(b) if any(dev == d and lo < h and l < hi for _, d, l, h in mine)]
 
 def state_fingerprint(model:nn.Module)->dict:
     "A copy of `model.state_dict()` on the CPU, for comparing a model before and after a call."

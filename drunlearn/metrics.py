@@ -6,6 +6,7 @@ Docs: https://drunlearn.github.io/drunlearn/metrics.html.md"""
 
 # %% ../nbs/08_metrics.ipynb #3ba6ce0f
 from __future__ import annotations
+import warnings
 from contextlib import contextmanager
 from numbers import Real
 import numpy as np
@@ -23,10 +24,10 @@ from sklearn.metrics import balanced_accuracy_score
 from threadpoolctl import threadpool_limits
 
 from .core import (check_array, check_same_len, check_choice, check_positive, check_fraction, check_seed, to_numpy,
-                            check_module, copy_model, model_device, get_device)
+                            check_module, copy_model, model_device, model_dtype, get_device)
 from . import kernels
 from .data import as_dataset, get_targets, ForgetSplit
-from .train import get_loss, predict, make_loader
+from .train import get_loss, predict, make_loader, align_output, to_device
 from .hooks import capture_activations, default_layers, check_layers
 
 # %% auto #0
@@ -240,7 +241,7 @@ def _predict(model:nn.Module, data, batch_size:int, targets:np.ndarray|None=None
     "Eval-mode predictions of `model` on its own device, shaped like `targets` when the sizes agree."
     with _eval_mode(model): p = to_numpy(predict(model, data, batch_size=batch_size, device=model_device(model)))
     if p.size and not np.isfinite(p).all(): raise ValueError(f"the model ({type(model).__name__}) predicted NaN or inf on some rows")
-    if targets is not None and p.shape != targets.shape and p.size == targets.size: p = p.reshape(targets.shape)
+    if targets is not None: p = align_output(p, targets)
     return p
 
 def attack_features(
@@ -315,7 +316,7 @@ def hidden_distances(
     with _eval_mode(model, gold), torch.no_grad(), capture_activations(model, layers) as am, capture_activations(gold, layers) as ag:
         for b in make_loader(ds, batch_size):
             xb = b[0]
-            model(xb.to(dm)); gold(xb.to(dg))
+            model(to_device(xb, dm, model_dtype(model))); gold(to_device(xb, dg, model_dtype(gold)))
             for name in layers:
                 a = to_numpy(am[name].float()).reshape(len(xb), -1)
                 b = to_numpy(ag[name].float()).reshape(len(xb), -1)
@@ -325,9 +326,10 @@ def hidden_distances(
     return {k: v / n for k, v in sums.items()}
 
 # %% ../nbs/08_metrics.ipynb #a6bf9d2d
-def _device_batches(data, device:torch.device, batch_size:int=1024)->list:
-    "The whole of `data` as a list of `(x, y)` batches on `device` (for repeated cheap evaluation)."
-    return [(b[0].to(device), b[1].to(device)) for b in make_loader(data, batch_size)]
+def _device_batches(data, model:nn.Module, batch_size:int=1024)->list:
+    "The whole of `data` as a list of `(x, y)` batches on `model`'s device, in its dtype (for repeated cheap evaluation)."
+    dev, dt = model_device(model), model_dtype(model)
+    return [to_device(tuple(b[:2]), dev, dt) for b in make_loader(data, batch_size)]
 
 def _batches_loss(model:nn.Module, batches:list, loss_fn)->float:
     "Mean per-sample loss of `model` over `batches`, in eval mode, without gradients."
@@ -362,7 +364,8 @@ def relearn_steps(
     cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == 'cuda' else []
     with torch.random.fork_rng(devices=cuda):   # torch's global RNG is left as it was
         torch.manual_seed(seed)
-        m, fv = copy_model(model).to(dev), _device_batches(forget_valid, dev)
+        m = copy_model(model).to(dev)
+        fv, dt = _device_batches(forget_valid, m), model_dtype(m)
         max_steps = max_epochs * -(-len(train) // batch_size)
         def done(steps, cur, censored=False): return dict(steps=steps, censored=censored, loss=cur, max_steps=max_steps)
         cur = _batches_loss(m, fv, loss_fn)
@@ -371,7 +374,8 @@ def relearn_steps(
         for epoch in range(max_epochs):
             for b in make_loader(train, batch_size, shuffle=True, seed=seed + epoch, device=dev):   # as `fit` orders its epochs
                 m.train(); opt.zero_grad()
-                loss_fn(m(b[0].to(dev)), b[1].to(dev)).mean().backward()
+                b = to_device(b, dev, dt)
+                loss_fn(m(b[0]), b[1]).mean().backward()
                 opt.step(); steps += 1
                 if steps % check_every == 0 or steps == max_steps:
                     cur = _batches_loss(m, fv, loss_fn)
@@ -394,7 +398,7 @@ def anamnesis_index(
     "AIN: the steps `model` takes to relearn the forget set over the steps Retrain takes (both on copies)."
     check_module(original, 'original')
     alpha = check_positive(alpha, 'alpha', allow_zero=True)
-    fv = _device_batches(_check_data(forget_valid, 'forget_valid'), model_device(original))
+    fv = _device_batches(_check_data(forget_valid, 'forget_valid'), original)
     original_loss = _batches_loss(original, fv, get_loss(kwargs.get('loss', 'l1')))
     threshold = (1 + alpha) * original_loss
     r, g = relearn_steps(model, train, forget_valid, threshold, **kwargs), relearn_steps(gold, train, forget_valid, threshold, **kwargs)
@@ -420,6 +424,23 @@ def _check_split(s, name:str):
     if s.n_forget == 0: raise ValueError(f"{name} has no forget rows")
     if s.n_retain == 0: raise ValueError(f"{name} has no retain rows")
     return s
+
+def _check_same_rule(split:ForgetSplit, other:ForgetSplit, name:str):
+    "Refuse `other` when it was made by a different forget rule from `split`; warn when that cannot be checked."
+    a, b = split.rule, other.rule
+    if a is not None and b is not None and a != b:
+        raise ValueError(f"{name} was split by the rule {b!r} but the training split by {a!r}: the metrics would measure other rows "
+                         f"than the ones forgotten; make it with split.apply({name}_data)")
+    if (a is None) != (b is None):
+        warnings.warn(f"{name} was split by {'a mask' if b is None else 'the rule ' + repr(b)} and the training split by "
+                      f"{'a mask' if a is None else 'the rule ' + repr(a)}: that they mark the same kind of rows cannot be checked", UserWarning, stacklevel=3)
+
+def _attack_folds(cv:int, n_forget:int, n_nonmembers:int)->int:
+    "Folds of the logistic attack: `cv`, fewer when a group is smaller, and a clear error below 2 rows per group."
+    k = min(check_positive(cv, "mia['cv']", integer=True), n_forget, n_nonmembers)
+    if k < 2: raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the "
+                               f"non-members (test rows), got {n_forget} and {n_nonmembers}: use more data, or mia=False")
+    return k
 
 def _check_models(models, retrain_key, original_key, need_original:bool)->dict:
     if not isinstance(models, dict): raise TypeError(f"models must be a dict of name → nn.Module, got {type(models).__name__}")
@@ -482,7 +503,8 @@ def evaluate_unlearning(
     mia, ain = _options(mia, _MIA_OPTS, 'mia'), _options(ain, _AIN_OPTS, 'ain')
     models = _check_models(models, retrain_key, original_key, ain is not None)
     split, test = _check_split(split, 'split'), _check_split(test, 'test')
-    if valid is not None: valid = _check_split(valid, 'valid')
+    _check_same_rule(split, test, 'test')
+    if valid is not None: valid = _check_split(valid, 'valid'); _check_same_rule(split, valid, 'valid')
     seed, batch_size = check_seed(seed), check_positive(batch_size, 'batch_size', integer=True)
     times, loss_fn = _check_times(times, models), get_loss(loss)
     if layers is not None: layers = default_layers(models[retrain_key]) if isinstance(layers, str) and layers == 'default' \
@@ -498,6 +520,7 @@ def evaluate_unlearning(
         k = min(len(retain_rows), len(test)) if n_samples is None else min(n_samples, len(retain_rows))
         members = retain_rows[_sample_rows(len(retain_rows), k, np.random.default_rng(seed))]
         members_ds, t_members = Subset(split.dataset, members.tolist()), split.targets[members]
+        folds = _attack_folds(mia['cv'], split.n_forget, int(nm_rows.sum()))
 
     t_test, t_forget, fmask = test.targets, split.targets[split.forget_mask], test.forget_mask
     gold = models[retrain_key]
@@ -507,7 +530,7 @@ def evaluate_unlearning(
         relearn = dict(loss=loss, lr=ain['lr'], batch_size=ain['batch_size'], max_epochs=ain['max_epochs'],
                        check_every=ain['check_every'], seed=seed, device=dev)
         original = models[original_key]
-        original_loss = _batches_loss(original, _device_batches(fv, model_device(original), batch_size), loss_fn)
+        original_loss = _batches_loss(original, _device_batches(fv, original, batch_size), loss_fn)
         threshold = (1 + check_positive(ain['alpha'], "ain['alpha']", allow_zero=True)) * original_loss
         gold_run = relearn_steps(gold, split.dataset, fv, threshold, **relearn)
 
@@ -526,7 +549,7 @@ def evaluate_unlearning(
             thr = loss_threshold_mia(_per_sample_loss(loss_fn, p_forget, t_forget), l_test[nm_rows], fpr=mia['fpr'])
             row |= dict(mia_auc=thr['auc'], mia_tpr=thr['tpr'])
             row['mia_logreg'] = logreg_mia(_feats(p_forget, t_forget, lr_cols), _feats(p_test[nm_rows], t_test[nm_rows], lr_cols),
-                                           cv=mia['cv'], seed=seed)
+                                           cv=folds, seed=seed)
         if ain is not None:
             run = gold_run if name == retrain_key else relearn_steps(m, split.dataset, fv, threshold, **relearn)
             row |= dict(ain=_ain_ratio(run['steps'], gold_run['steps']), relearn_steps=run['steps'], relearn_censored=run['censored'])
@@ -536,7 +559,7 @@ def evaluate_unlearning(
     df = _add_gaps(df, retrain_key)
     df.attrs = dict(loss=loss_fn.name, seed=seed, retrain_key=retrain_key,
                     n_forget=split.n_forget, n_test=len(test), n_test_forget=test.n_forget)
-    if mia is not None: df.attrs |= dict(mia_members=k, mia_nonmembers=mia['nonmembers'], fpr=mia['fpr'])
+    if mia is not None: df.attrs |= dict(mia_members=k, mia_nonmembers=mia['nonmembers'], fpr=mia['fpr'], mia_cv=folds)
     if ain is not None: df.attrs |= dict(ain_threshold=threshold, ain_original_loss=original_loss, ain_retrain_steps=gold_run['steps'],
                                          ain_retrain_censored=gold_run['censored'], ain_max_steps=gold_run['max_steps'])
     return df

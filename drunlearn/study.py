@@ -6,22 +6,23 @@ Docs: https://drunlearn.github.io/drunlearn/study.html.md"""
 
 # %% ../nbs/11_study.ipynb #2c3e99f6
 from __future__ import annotations
-import json, os, re, shutil, tempfile, time, dataclasses
+import json, os, re, shutil, time, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import (check_choice, check_positive, check_seed, get_device, lib_versions, set_seed, check_array)
+from .core import (check_choice, check_positive, check_seed, get_device, lib_versions, set_seed, check_array, preserved_rng)
+from .files import check_output_folder, publish_folder, sigterm_raises, sweep_litter, temp_sibling
 from .data import ForgetSplit
 from .datasets import DATASETS, DataBundle, load_dataset
 from .train import fit, predict, evaluate
-from .unlearn import METHODS, unlearn
+from .unlearn import METHODS, unlearn, check_method_options
 from .metrics import evaluate_unlearning, relative_difference
 
 # %% auto #0
-__all__ = ['PRESETS', 'QUICK', 'FIGURES', 'parse_forget', 'StudyConfig', 'study_data', 'StudyResult', 'run_study', 'save_figures',
-           'write_report']
+__all__ = ['PRESETS', 'QUICK', 'FIGURES', 'REPORT_FILES', 'REPORT_FORMAT', 'parse_forget', 'StudyConfig', 'study_data',
+           'StudyResult', 'run_study', 'save_figures', 'is_report', 'check_report_out', 'write_report']
 
 # %% ../nbs/11_study.ipynb #523d9de8
 _NUM = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
@@ -137,7 +138,9 @@ class StudyConfig:
             if not isinstance(getattr(self, k), dict): raise ValueError(f'{k} must be a table (mapping), got {getattr(self, k)!r}')
         for m, o in self.method_options.items():
             check_choice(m, 'method_options key', set(METHODS))
-            if not isinstance(o, dict): raise ValueError(f'method_options[{m!r}] must be a table of options, got {o!r}')
+            if not isinstance(o, dict): raise ValueError(f'method_options.{m} must be a table of options, got {o!r}')
+            try: check_method_options(m, o, prefix=f'method_options.{m}.')
+            except ValueError as e: raise ValueError(f'method_options.{m}: {e}' if str(e).startswith('unknown option') else str(e)) from None
         return self
 
     def resolved(self)->dict:
@@ -189,11 +192,17 @@ def study_data(
         if not p.is_file(): raise ValueError(f'forget mask file {str(p)!r} does not exist')
         with np.load(p) as z: masks = {k: z[k] for k in z.files}
         if not {'train', 'test'} <= set(masks): raise ValueError(f"forget mask file {str(p)!r} must hold boolean arrays 'train' and 'test' (and optionally 'valid'); it has {sorted(masks)}")
-        splits = {k: ForgetSplit.from_mask(ds, masks[k]) if k in masks else None for k, ds in bundle.splits.items()}
+        try: splits = {k: ForgetSplit.from_mask(ds, masks[k]) if k in masks else None for k, ds in bundle.splits.items()}
+        except ValueError as e: raise ValueError(f'forget mask file {str(p)!r}: {e}{_max_rows_hint(cfg)}') from None
         return bundle, splits
     if rule is not None: bundle = dataclasses.replace(bundle, forget=parse_forget(rule, bundle.target, tuple(bundle.groups)))
     if bundle.forget is None: raise ValueError(f'dataset {bundle.name!r} has no default forget rule: give one (forget = "y<=...")')
-    return bundle, {k: bundle.forget_split(k) for k in bundle.splits}
+    try: return bundle, {k: bundle.forget_split(k) for k in bundle.splits}
+    except ValueError as e: raise ValueError(f'{e}{_max_rows_hint(cfg)}') from None
+
+def _max_rows_hint(cfg:dict)->str:
+    "A hint for errors caused by too few rows, when the study was cut to `max_rows`."
+    return f" (the training data was cut to max_rows={cfg['max_rows']} rows, --max-rows: use more)" if cfg.get('max_rows') else ''
 
 # %% ../nbs/11_study.ipynb #de963a77
 @dataclass
@@ -215,13 +224,17 @@ def run_study(
     cfg, say = config.resolved(), (log or (lambda *a: None))
     threads = torch.get_num_threads()
     if cfg['threads']: torch.set_num_threads(cfg['threads'])
-    try: return _run_study(cfg, say, models_out)
+    try:
+        with preserved_rng(): return _run_study(cfg, say, models_out)   # global random state and threads as they were
     finally: torch.set_num_threads(threads)
 
 def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     t_start = time.perf_counter()
     bundle, splits = study_data(cfg)
     train, valid, test = splits['train'], splits.get('valid'), splits['test']
+    if cfg['mia'] and min(train.n_forget, test.n_forget) < 2:
+        raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the test rows, "
+                         f"got {train.n_forget} and {test.n_forget}" + _max_rows_hint(cfg) + "; or turn them off (mia = false, --no-mia)")
     dev, loss = get_device(cfg['device']), bundle.loss
     say(f"data: {bundle.name}, {len(train)} training rows, forget {train.n_forget} ({train.rule or 'mask file'}), "
         f"test {len(test)} ({test.n_forget} forget); device {dev}")
@@ -284,6 +297,8 @@ def _md_table(df:pd.DataFrame)->str:
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(r) + ' |' for r in rows])
 
 FIGURES = ('relative_difference.png', 'forget_retain.png', 'mia_roc.png', 'gaps.png')
+REPORT_FILES = ('report.json', 'report.md', *FIGURES)
+REPORT_FORMAT = 'drunlearn.report'
 
 def save_figures(res:StudyResult, folder:Path)->list:
     "Draw the study's figures into `folder` as PNG files; returns their names."
@@ -299,40 +314,63 @@ def save_figures(res:StudyResult, folder:Path)->list:
             plt.close(fig)
     return list(FIGURES)
 
+def is_report(
+    folder:str|Path, # an existing folder
+)->bool:
+    "Whether `folder` holds a drunlearn report and nothing else: only report files, and a `report.json` that says it is one."
+    folder = Path(folder)
+    names = {p.name for p in folder.iterdir()}
+    if not names or not names <= set(REPORT_FILES) or 'report.json' not in names: return False
+    try: return json.loads((folder / 'report.json').read_text()).get('format') == REPORT_FORMAT
+    except (OSError, ValueError, AttributeError): return False
+
+def check_report_out(
+    out:str|Path, # the report folder to be written
+)->Path: # `out`, absolute
+    "`out` if a report may be written there (a new or empty folder, or a previous report), else a `ValueError` saying why."
+    return check_output_folder(out, is_report, what='a drunlearn report')
+
+def _remove_report(folder:Path):
+    "Delete the report files in `folder`, then the folder; anything else found there is kept, with the folder."
+    for name in REPORT_FILES: (folder / name).unlink(missing_ok=True)
+    try: folder.rmdir()
+    except OSError: warnings.warn(f"kept {str(folder)!r}: it holds files that are not part of a report", stacklevel=3)
+
+def _write_files(res:StudyResult, folder:Path):
+    "report.json, report.md and the figures of `res`, written into `folder`."
+    from drunlearn.viz import results_table
+    table = results_table(res.results)
+    payload = dict(format=REPORT_FORMAT, format_version=1, results=_plain(res.results.to_dict(orient='records')),
+                   summary=_plain(json.loads(table.to_json(orient='index'))), **res.record)
+    (folder / 'report.json').write_text(json.dumps(payload, indent=1, allow_nan=False))
+    figs = save_figures(res, folder)
+    c = res.record['config']
+    md = [f"# drunlearn report: {res.record['data']['name']}", '',
+          f"Forget rule: `{res.record['forget']['train']['rule'] or 'mask file'}` "
+          f"({res.record['forget']['train']['n_forget']} of {res.record['forget']['train']['n']} training rows). "
+          f"Seeds: {', '.join(map(str, c['seeds']))}. Methods: {', '.join(c['methods'])}. Device: {res.record['device']}. "
+          f"Run time: {res.record['seconds']:.0f} s.", '',
+          'Errors are on the test set (retain and forget rows); distances and attacks compare each model with Retrain, '
+          'the exact answer. Values are mean ± std over seeds.', '', _md_table(table), '']
+    md += [f'![{f[:-4]}]({f})' for f in figs]
+    md += ['', f"drunlearn {res.record['versions']['drunlearn']}, torch {res.record['versions']['torch']}."]
+    (folder / 'report.md').write_text('\n'.join(md) + '\n')
+
 def write_report(
     res:StudyResult, # what `run_study` returned
-    out:str|Path, # the report folder (replaced as a whole if it exists)
+    out:str|Path, # the report folder: new, empty, or a previous report (replaced whole); anything else is refused
 )->Path: # the report folder
-    "Write report.json, report.md and the figures into `out`, atomically (temporary folder, then a rename)."
-    from drunlearn.viz import results_table
-    out = Path(out).absolute()
-    if out.exists() and not out.is_dir(): raise ValueError(f'out {str(out)!r} exists and is not a folder')
+    "Write report.json, report.md and the figures into `out`, atomically: `out` always holds the old report or the new one."
+    out = check_report_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', suffix='.tmp', dir=out.parent))
-    try:
-        table = results_table(res.results)
-        payload = dict(results=_plain(res.results.to_dict(orient='records')), summary=_plain(json.loads(table.to_json(orient='index'))),
-                       **res.record)
-        (tmp / 'report.json').write_text(json.dumps(payload, indent=1, allow_nan=False))
-        figs = save_figures(res, tmp)
-        c = res.record['config']
-        md = [f"# drunlearn report: {res.record['data']['name']}", '',
-              f"Forget rule: `{res.record['forget']['train']['rule'] or 'mask file'}` "
-              f"({res.record['forget']['train']['n_forget']} of {res.record['forget']['train']['n']} training rows). "
-              f"Seeds: {', '.join(map(str, c['seeds']))}. Methods: {', '.join(c['methods'])}. Device: {res.record['device']}. "
-              f"Run time: {res.record['seconds']:.0f} s.", '',
-              'Errors are on the test set (retain and forget rows); distances and attacks compare each model with Retrain, '
-              'the exact answer. Values are mean ± std over seeds.', '', _md_table(table), '']
-        md += [f'![{f[:-4]}]({f})' for f in figs]
-        md += ['', f"drunlearn {res.record['versions']['drunlearn']}, torch {res.record['versions']['torch']}."]
-        (tmp / 'report.md').write_text('\n'.join(md) + '\n')
-        old = None
-        if out.exists():
-            old = out.with_name(f'.{out.name}.old-{os.getpid()}')
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None: shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    sweep_litter(out, _remove_report)             # temporary folders of writers that were killed outright
+    tmp = temp_sibling(out)
+    with sigterm_raises():                         # SIGTERM, like Ctrl-C, removes the temporary folder first
+        try:
+            tmp.mkdir()
+            _write_files(res, tmp)
+            publish_folder(tmp, out, _remove_report)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)   # our own temporary folder (or, after the swap, the old report)
+            raise
     return out

@@ -20,8 +20,9 @@ from .core import *
 from .data import ArrayDataset, FlaggedDataset, as_dataset
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'as_train_data', 'PerSampleLoss', 'get_loss', 'EpochSampler', 'make_loader', 'train_step', 'to_device',
-           'predict', 'evaluate', 'History', 'epoch_passes', 'fit']
+__all__ = ['LOSS_NAMES', 'as_train_data', 'align_output', 'PerSampleLoss', 'get_loss', 'EpochSampler', 'n_batches',
+           'FoldedBatches', 'make_loader', 'train_step', 'to_device', 'predict', 'evaluate', 'History', 'epoch_passes',
+           'fit']
 
 # %% ../nbs/05_train.ipynb #2aaf4655
 def as_train_data(
@@ -45,18 +46,22 @@ def as_train_data(
     return data
 
 # %% ../nbs/05_train.ipynb #05a95637
-def _align(pred, target):
-    "`pred` reshaped to `target`'s shape when they hold the same number of values per row."
+def align_output(
+    pred, # model outputs for N rows (tensor or array)
+    target, # the targets of the same rows
+):
+    "`pred` in `target`'s shape: equal shapes, or the same rows holding the same number of values (e.g. (N, 1) for (N,))."
     if pred.shape == target.shape: return pred
-    if pred.ndim and target.ndim and pred.shape[0] == target.shape[0] and pred.numel() == target.numel():
+    size = lambda a: a.numel() if isinstance(a, torch.Tensor) else a.size
+    if pred.ndim and target.ndim and pred.shape[0] == target.shape[0] and size(pred) == size(target):
         return pred.reshape(target.shape)
     raise ValueError(f"model output has shape {tuple(pred.shape)} but the targets have shape {tuple(target.shape)}; "
-                     "they must match (an output of shape (N, 1) for targets of shape (N,) is fine)")
+                     "they must match, row for row on the first axis (an output of shape (N, 1) for targets of shape (N,) is fine)")
 
 def _pinball(pred, target, quantiles):
     "Elementwise pinball loss; the model's last axis holds one column per quantile."
     q = torch.as_tensor(quantiles, dtype=pred.dtype, device=pred.device)
-    if len(q) == 1: u = target - _align(pred, target)
+    if len(q) == 1: u = target - align_output(pred, target)
     elif pred.shape == target.shape and pred.shape[-1] == len(q): u = target - pred   # per-quantile targets
     elif pred.shape[-1] == len(q) and pred.numel() == target.numel() * len(q):
         u = target.reshape(pred.shape[:-1]).unsqueeze(-1) - pred
@@ -82,7 +87,7 @@ class PerSampleLoss:
                              "both need the same number of rows")
         pred, target = pred.float(), target.float()
         if self.quantiles is not None: out = _pinball(pred, target, self.quantiles)
-        else: out = self.fn(_align(pred, target), target)
+        else: out = self.fn(align_output(pred, target), target)
         if not isinstance(out, torch.Tensor) or out.ndim == 0:
             raise ValueError(f"loss {self.name!r} returned a single number; it must return per-sample losses of shape (N,) "
                              "or elementwise losses (for torch losses use reduction='none')")
@@ -138,6 +143,28 @@ def _tensors_of(ds):
     if isinstance(ts, (tuple, list)) and ts and all(isinstance(t, torch.Tensor) and len(t) == len(ds) for t in ts): return tuple(ts)
     return None
 
+def n_batches(
+    n:int, # rows
+    batch_size:int, # rows per batch
+)->int:
+    "Batches of `n` rows: `ceil(n / batch_size)`, one fewer when a last batch of a single row joins the one before it."
+    return -(-n // batch_size) - (1 if n > batch_size > 1 and n % batch_size == 1 else 0)
+
+class FoldedBatches(Sampler):
+    "Lists of `batch_size` indices drawn from `sampler`; a last batch of a single row joins the batch before it."
+    def __init__(self, sampler:Sampler, batch_size:int): self.sampler, self.batch_size = sampler, batch_size
+    def __len__(self): return n_batches(len(self.sampler), self.batch_size)
+    def __iter__(self):
+        prev, batch = None, []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                if prev is not None: yield prev
+                prev, batch = batch, []
+        if prev is not None and len(batch) == 1 and self.batch_size > 1: prev, batch = prev + batch, []
+        if prev is not None: yield prev
+        if batch: yield batch
+
 class _Batches(Dataset):
     "Indexes a batch of rows at once from row-aligned tensors."
     def __init__(self, tensors): self.tensors = tensors
@@ -148,7 +175,7 @@ class _Batches(Dataset):
 
 def make_loader(
     data, # a map-style `Dataset` with items `(x, y, ...)`, or a tuple `(x, y)`
-    batch_size:int=256, # rows per batch; the last batch may be smaller (never dropped)
+    batch_size:int=256, # rows per batch; the last batch may be smaller (never dropped), and is never a single row
     shuffle:bool=False, # shuffle rows (seeded) each epoch
     seed:int=0, # seed of the shuffling
     repeats:int=1, # full passes over the data per epoch
@@ -165,8 +192,8 @@ def make_loader(
     kw = dict(num_workers=num_workers, pin_memory=get_device(device).type == 'cuda', persistent_workers=num_workers > 0)
     tensors = _tensors_of(ds)
     if tensors is not None and not any(t.is_cuda for t in tensors):
-        return DataLoader(_Batches(tensors), batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=False), **kw)
-    return DataLoader(ds, batch_size=batch_size, sampler=sampler, **kw)
+        return DataLoader(_Batches(tensors), batch_size=None, sampler=FoldedBatches(sampler, batch_size), **kw)
+    return DataLoader(ds, batch_sampler=FoldedBatches(sampler, batch_size), **kw)
 
 # %% ../nbs/05_train.ipynb #c74d9cdd
 def train_step(
@@ -189,17 +216,23 @@ def _amp_dtype(amp, dev):
 def _autocast(dev, dtype):
     return torch.autocast(device_type=dev.type, dtype=dtype) if dtype is not None else nullcontext()
 
-def to_device(batch, device:torch.device):
-    "`batch` (a tensor, or a tuple, list or dict of them) moved to `device` with non-blocking copies."
-    if isinstance(batch, torch.Tensor): return batch.to(device, non_blocking=True)
-    if isinstance(batch, (tuple, list)): return type(batch)(to_device(b, device) for b in batch)
-    if isinstance(batch, dict): return {k: to_device(v, device) for k, v in batch.items()}
+def to_device(
+    batch, # a tensor, or a tuple, list or dict of them
+    device:torch.device, # where they go
+    dtype:torch.dtype|None=None, # floating tensors are cast to this (the model's, see `model_dtype`); None: kept
+):
+    "`batch` moved to `device` with non-blocking copies, its floating tensors cast to `dtype`."
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, dtype=dtype if dtype is not None and batch.is_floating_point() else None, non_blocking=True)
+    if isinstance(batch, (tuple, list)): return type(batch)(to_device(b, device, dtype) for b in batch)
+    if isinstance(batch, dict): return {k: to_device(v, device, dtype) for k, v in batch.items()}
     return batch
 
 # %% ../nbs/05_train.ipynb #0e2f209b
 def _eval_loader(data, batch_size, name='data'):
     if isinstance(data, (torch.Tensor, np.ndarray)):
-        x = torch.as_tensor(to_numpy(data), dtype=torch.float32)
+        x = torch.as_tensor(to_numpy(data))
+        if not x.is_floating_point(): x = x.float()
         if x.ndim == 0 or len(x) == 0: raise ValueError(f"{name} is empty or not an array of rows (shape {tuple(x.shape)})")
         ds = TensorDataset(x)
     else: ds = as_train_data(data, name)
@@ -218,6 +251,13 @@ class _EvalMode:
         for m, mode in self.modes: m.training = mode   # each submodule's own flag (a frozen BatchNorm stays in eval)
         if self.dev != self.old_dev: self.model.to(self.old_dev)
 
+def _check_rows(out, n:int):
+    "A `ValueError` unless the model's output for a batch of `n` rows has them on its first axis."
+    if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != n:
+        raise ValueError(f"the model returned {tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__} for a batch of {n} rows; "
+                         f"its output must be a tensor with the rows on its first axis, shape ({n}, ...)")
+    return out
+
 def predict(
     model:nn.Module, # the model (left in its mode, on its device)
     data, # a `Dataset` with items `(x, y, ...)`, a tuple `(x, y)`, or bare inputs `x` (tensor or array)
@@ -228,10 +268,11 @@ def predict(
     "The model's outputs on every row of `data`, in order."
     ds, loader = _eval_loader(data, batch_size)
     with _EvalMode(model, device) as dev, torch.no_grad():
-        dt = _amp_dtype(amp, dev)
+        dt, mdt = _amp_dtype(amp, dev), model_dtype(model)
         outs = []
         for batch in loader:
-            with _autocast(dev, dt): out = model(to_device(batch[0], dev))
+            x = to_device(batch[0], dev, mdt)
+            with _autocast(dev, dt): out = _check_rows(model(x), len(x))
             outs.append(out.float().cpu())
     out = torch.cat(outs).numpy()
     first = ds[0]
@@ -250,11 +291,11 @@ def evaluate(
     loss_fn = get_loss(loss)
     ds, loader = _eval_loader(data, batch_size)
     with _EvalMode(model, device) as dev, torch.no_grad():
-        dt = _amp_dtype(amp, dev)
+        dt, mdt = _amp_dtype(amp, dev), model_dtype(model)
         outs = []
         for batch in loader:
-            batch = to_device(batch, dev)
-            with _autocast(dev, dt): out = model(batch[0])
+            batch = to_device(batch, dev, mdt)
+            with _autocast(dev, dt): out = _check_rows(model(batch[0]), len(batch[0]))
             outs.append(loss_fn(out, batch[1]).cpu())
     return torch.cat(outs).numpy().astype(np.float64)
 
@@ -319,7 +360,9 @@ def epoch_passes(
 )->int:
     "Full passes over the data per epoch so that `epochs` epochs take at least `min_steps` optimizer steps."
     per_epoch = -(-min_steps // epochs)                      # steps needed in each epoch
-    return max(1, -(-((per_epoch - 1) * batch_size + 1) // n))  # smallest r with ceil(r·n/bs) ≥ per_epoch
+    r = max(1, -(-((per_epoch - 1) * batch_size + 1) // n))  # smallest r with ceil(r·n/bs) ≥ per_epoch
+    while n_batches(r * n, batch_size) < per_epoch: r += 1    # one more when a 1-row last batch joins the one before
+    return r
 
 def _set_epoch(loader, epoch):
     "Call `set_epoch` on the loader's samplers that have one (as `DistributedSampler` needs)."
@@ -331,11 +374,11 @@ def _rng_devices(dev):
     return [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == 'cuda' else []
 
 # %% ../nbs/05_train.ipynb #ac984631
-def _train_epoch(net, loader, opt, loss_fn, step, dev, amp_dtype, scaler, clip_grad):
+def _train_epoch(net, loader, opt, loss_fn, step, dev, amp_dtype, scaler, clip_grad, dtype):
     "One epoch of optimizer steps; returns (sum of per-sample losses, rows, steps)."
     total, count, steps = torch.zeros((), dtype=torch.float64, device=dev), 0, 0
     for batch in loader:
-        batch = to_device(batch, dev)
+        batch = to_device(batch, dev, dtype)
         with _autocast(dev, amp_dtype): losses = step(net, batch, loss_fn)
         if not isinstance(losses, torch.Tensor) or losses.ndim != 1:
             raise ValueError(f"the training step must return per-sample losses of shape (N,), got {getattr(losses, 'shape', type(losses).__name__)}")
@@ -420,7 +463,7 @@ def fit(
                 _set_epoch(loader, epoch)
                 lr_now = opt.param_groups[0]['lr']
                 model.train()
-                total, count, steps = _train_epoch(net, loader, opt, loss_fn, step, dev, amp_dtype, scaler, clip_grad)
+                total, count, steps = _train_epoch(net, loader, opt, loss_fn, step, dev, amp_dtype, scaler, clip_grad, model_dtype(model))
                 train_loss = total / count
                 if not math.isfinite(train_loss):
                     raise FloatingPointError(f"the training loss is {train_loss} at epoch {epoch}; try a lower lr, clip_grad, or check the data")

@@ -7,6 +7,7 @@ Docs: https://drunlearn.github.io/drunlearn/unlearn.html.md"""
 # %% ../nbs/06_unlearn.ipynb #ab4196a9
 from __future__ import annotations
 import inspect, time
+from numbers import Integral, Real
 from typing import Callable
 import numpy as np
 import torch
@@ -20,9 +21,9 @@ from .models import MLP, fresh_copy
 from .train import PerSampleLoss, as_train_data, evaluate, fit, get_loss, predict
 
 # %% auto #0
-__all__ = ['REF_STEPS_PER_EPOCH', 'METHODS', 'resolve_min_steps', 'method_options', 'register_method', 'unlearn', 'fresh_model',
-           'retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss',
-           'blindspot_step', 'blindspot']
+__all__ = ['REF_STEPS_PER_EPOCH', 'METHODS', 'OPTION_CHECKS', 'resolve_min_steps', 'method_options', 'check_method_options',
+           'register_method', 'unlearn', 'fresh_model', 'retrain', 'finetune', 'gaussian_labels', 'gaussian',
+           'attention_map', 'at_loss', 'blindspot_loss', 'blindspot_step', 'blindspot']
 
 # %% ../nbs/06_unlearn.ipynb #5cb49188
 REF_STEPS_PER_EPOCH = 47  # ceil(12000 / 256): optimizer steps per epoch in the paper's setting
@@ -31,9 +32,10 @@ def resolve_min_steps(
     min_steps:int|None, # None: `epochs × REF_STEPS_PER_EPOCH`; else a non-negative integer
     epochs:int, # the phase's epochs
     name:str='min_steps', # option name for errors
+    epochs_name:str='epochs', # name of `epochs` for errors
 )->int:
     "Minimum optimizer steps of a training phase: by default as many as the paper's recipe takes."
-    epochs = check_positive(epochs, 'epochs', integer=True)
+    epochs = check_positive(epochs, epochs_name, integer=True)
     if min_steps is None: return epochs * REF_STEPS_PER_EPOCH
     return check_positive(min_steps, name, integer=True, allow_zero=True)
 
@@ -46,6 +48,70 @@ def method_options(
     "The options of an unlearning method and their defaults."
     fn = METHODS[_check_method(method)] if isinstance(method, str) else method
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+def _opt_int(v, n): return check_positive(v, n, integer=True)
+def _opt_float(v, n): return check_positive(v, n)
+def _opt_steps(v, n): return None if v is None else check_positive(v, n, integer=True, allow_zero=True)
+def _opt_bool(v, n):
+    if not isinstance(v, bool): raise ValueError(f"{n} must be true or false, got {v!r}")
+    return v
+def _opt_callable(v, n):
+    if v is not None and not callable(v): raise ValueError(f"{n} must be a function or None, got {v!r}")
+    return v
+def _opt_loss(v, n):
+    try: get_loss(v)
+    except (ValueError, TypeError) as e: raise ValueError(f"{n}: {e}") from None
+    return v
+def _opt_device(v, n):
+    if v is None: return v
+    try: get_device(v)
+    except (ValueError, TypeError) as e: raise ValueError(f"{n}: {e}") from None
+    return v
+def _opt_amp(v, n):
+    if v not in (None, False, 'bf16', 'bfloat16', 'fp16', 'float16', torch.bfloat16, torch.float16):
+        raise ValueError(f"{n} must be None, 'bf16' or 'fp16', got {v!r}")
+    return v
+def _opt_layers(v, n):
+    if v is None: return v
+    if isinstance(v, str): v = [v]
+    if not isinstance(v, (list, tuple)) or not all(isinstance(l, str) for l in v):
+        raise ValueError(f"{n} must be a layer name, a list of names or None, got {v!r}")
+    if not v: raise ValueError(f"{n} is empty: name at least one layer (or None for the default layers); "
+                               "to drop the attention-transfer term, set beta=0")
+    return list(v)
+def _opt_scheduler(v, n):
+    if v not in (None, False, 'plateau') and not callable(v): raise ValueError(f"{n} must be 'plateau', None or a function f(optimizer), got {v!r}")
+    return v
+def _opt_module(v, n):
+    if v is not None: check_module(v, n)
+    return v
+
+OPTION_CHECKS = dict(   # one meaning per option name, whichever method takes it
+    epochs=_opt_int, bs_epochs=_opt_int, batch_size=_opt_int, lr=_opt_float, bs_lr=_opt_float,
+    min_steps=_opt_steps, bs_min_steps=_opt_steps, beta=lambda v, n: check_positive(v, n, allow_zero=True),
+    loss=_opt_loss, device=_opt_device, amp=_opt_amp, progress=_opt_bool, layers=_opt_layers, scheduler=_opt_scheduler,
+    model_factory=_opt_callable, bs_model=_opt_module, seed=lambda v, n: check_seed(v, n))
+
+def _by_default_type(v, n, default):
+    "Check an option no entry of `OPTION_CHECKS` knows by the type of its default."
+    if isinstance(default, bool): return _opt_bool(v, n)
+    if isinstance(default, int) and (isinstance(v, bool) or not isinstance(v, Integral)): raise ValueError(f"{n} must be an integer, got {v!r}")
+    if isinstance(default, float) and (isinstance(v, bool) or not isinstance(v, Real)): raise ValueError(f"{n} must be a number, got {v!r}")
+    if isinstance(default, str) and not isinstance(v, str): raise ValueError(f"{n} must be a string, got {v!r}")
+    return v
+
+def check_method_options(
+    method:str, # a registered method
+    options:dict, # option name → value, as given by the user (defaults not filled in)
+    prefix:str='', # put before option names in errors, e.g. "method_options.blindspot."
+)->dict: # the options, checked
+    "Check options of `method` before any work: unknown names and bad values get a `ValueError` naming the option."
+    defaults = method_options(method)
+    if not isinstance(options, dict): raise ValueError(f"{prefix.rstrip('.') or 'options'} must be a mapping of option names to values, got {options!r}")
+    unknown = sorted(set(options) - set(defaults))
+    if unknown: raise ValueError(f"unknown option(s) {unknown} for method {method!r}; its options are: {', '.join(defaults)}")
+    check = lambda k, v: OPTION_CHECKS[k](v, prefix + k) if k in OPTION_CHECKS else _by_default_type(v, prefix + k, defaults[k])
+    return {k: check(k, v) for k, v in options.items()}
 
 def _check_method(method)->str:
     if not isinstance(method, str) or method not in METHODS:
@@ -100,11 +166,7 @@ def unlearn(
     if not isinstance(split, ForgetSplit):
         raise TypeError(f"split must be a ForgetSplit (e.g. ForgetSplit.from_range(data, low, high) or .from_mask), got {type(split).__name__}")
     fn = METHODS[_check_method(method)]
-    defaults = method_options(fn)
-    unknown = sorted(set(options) - set(defaults))
-    if unknown: raise ValueError(f"unknown option(s) {unknown} for method {method!r}; its options are: {', '.join(defaults)}")
-    opts = {**defaults, **options}
-    opts['seed'] = check_seed(opts['seed'])
+    opts = {**method_options(fn), **check_method_options(method, options)}   # every option checked before any work
     t0 = time.perf_counter()
     new = fn(model, split, **opts)
     if not isinstance(new, nn.Module) or new is model:
@@ -130,6 +192,11 @@ def fresh_model(
     with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == 'cuda' else []):
         torch.manual_seed(seed)
         new = check_module(model_factory(), 'model_factory()')
+    if new is model: raise ValueError("model_factory() returned the model itself; it must build a new, untrained model "
+                                      "(training it would change yours), e.g. model_factory=lambda: MyNet(...)")
+    shared = shared_tensors(model, new)
+    if shared: raise ValueError(f"model_factory() builds a model that shares parameters or buffers with the model ({', '.join(shared[:5])}); "
+                                "training it would change yours: build every layer anew")
     a, b = model.state_dict(), new.state_dict()
     diff = [k for k in a.keys() | b.keys() if k not in a or k not in b or a[k].shape != b[k].shape]
     if diff: raise ValueError(f"model_factory() builds a different architecture from the model: parameters/buffers {sorted(diff)[:5]} differ")
@@ -323,7 +390,10 @@ def blindspot(
     "Blindspot unlearning: a copy of M trained on D, forget rows pulled to a blindspot model's outputs and attention."
     beta = check_positive(beta, 'beta', allow_zero=True)
     layers = default_layers(model) if layers is None else check_layers(model, layers)
-    min_steps, bs_min_steps = resolve_min_steps(min_steps, epochs), resolve_min_steps(bs_min_steps, bs_epochs, 'bs_min_steps')
+    if not layers and beta > 0: raise ValueError(f"layers is empty: name at least one layer of {type(model).__name__} for the "
+                                                 "attention-transfer term, or set beta=0 to drop it")
+    min_steps = resolve_min_steps(min_steps, epochs)
+    bs_min_steps = resolve_min_steps(bs_min_steps, bs_epochs, 'bs_min_steps', 'bs_epochs')
     if bs_model is None:                                   # 1. the blindspot model: fresh, a few epochs on D_r, frozen
         bs = fresh_model(model, model_factory, seed)
         fit(bs, split.retain, loss=loss, epochs=bs_epochs, lr=bs_lr, batch_size=batch_size, seed=seed, scheduler=None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from .core import check_positive, check_seed, copy_model, set_seed
+from .core import check_positive, check_seed, copy_model, set_seed, preserved_rng
 from .data import ForgetSplit, get_targets
 from .datasets import DataBundle, rotated_digits
 from .models import MLP
@@ -51,9 +51,9 @@ class UnlearningExplorer(W.VBox):
         bad = [m for m in methods if m not in choices]
         if bad: raise ValueError(f'methods {bad} are not registered; choose from {choices}')
         if model is None:
-            set_seed(self.seed)
             x0 = self.bundle.train[0][0]
-            model = MLP(in_dim=int(np.prod(x0.shape)), hidden=(128, 64))
+            with preserved_rng():               # the caller's random state is left as it was
+                set_seed(self.seed); model = MLP(in_dim=int(np.prod(x0.shape)), hidden=(128, 64))
             fit(model, self.bundle.train, self.bundle.valid, loss=self.loss, epochs=self.epochs, lr=0.003, batch_size=128, seed=self.seed, progress=False)
         self.original = model
         lo, hi = float(np.floor(y.min())), float(np.ceil(y.max()))

@@ -43,7 +43,8 @@ def test_quick_run_writes_a_report(tmp_path):
     assert 'blindspot' in r.stdout and 'report:' in r.stdout
     assert [p.name for p in tmp_path.iterdir()] == ['rep']   # no temporary folder left
 
-def test_interrupted_run_leaves_no_report(tmp_path):
+@pytest.mark.parametrize('sig, status, word', [(signal.SIGINT, 130, 'interrupted'), (signal.SIGTERM, 143, 'terminated')])
+def test_interrupted_run_leaves_no_report(tmp_path, sig, status, word):
     p = subprocess.Popen([sys.executable, '-m', 'drunlearn', '--quick', '--out', str(tmp_path / 'rep')], cwd=tmp_path, env=ENV,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
@@ -51,8 +52,8 @@ def test_interrupted_run_leaves_no_report(tmp_path):
     while time.time() < deadline:   # wait until training has started, then interrupt
         line = p.stdout.readline()
         if 'original trained' in line or not line: break
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     out, err = p.communicate(timeout=120)
-    assert p.returncode == 130, (p.returncode, err[-2000:])
-    assert 'interrupted; no report was written' in err
+    assert p.returncode == status, (p.returncode, err[-2000:])
+    assert f'{word}; no new report was written' in err
     assert list(tmp_path.iterdir()) == []
