@@ -12,7 +12,7 @@ from .checks import check_positive, check_seed
 from .core import check_module, copy_model, get_device, model_device, model_dtype, evaluating
 from .data import as_dataset
 from .losses import get_loss
-from .train import Callback, CancelFitException, fit, make_loader, n_batches, to_device
+from .train import Callback, CancelFitException, fit, make_loader, _n_batches, to_device
 
 # %% auto #0
 __all__ = ['relearn_steps', 'anamnesis_index']
@@ -65,7 +65,7 @@ def relearn_steps(
     seed, loss_fn = check_seed(seed), get_loss(loss)
     train, forget_valid = as_dataset(train, 'train'), as_dataset(forget_valid, 'forget_valid')
     m = copy_model(model).to(get_device(device))
-    max_steps = max_epochs * n_batches(len(train), batch_size)
+    max_steps = max_epochs * _n_batches(len(train), batch_size)
     watch = _Relearned(_device_batches(forget_valid, m), loss_fn, threshold, check_every, max_steps)
     h = fit(m, train, loss=loss_fn, epochs=max_epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
             device=model_device(m), callbacks=watch)

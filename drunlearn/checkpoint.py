@@ -16,7 +16,7 @@ from .models import MODELS
 from .files import sigterm_raises, sweep_litter, temp_sibling
 
 # %% auto #0
-__all__ = ['FORMAT', 'VERSION', 'check_record', 'save_checkpoint', 'load_checkpoint']
+__all__ = ['FORMAT', 'VERSION', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/11_checkpoint.ipynb #fbbc2e22
 _PLAIN = "dicts with string keys, lists, tuples, strings, numbers, booleans and None"
@@ -39,7 +39,7 @@ def _plain(v, path:str):
     raise TypeError(f"{path} is a {type(v).__name__}{hint}; a checkpoint record may hold only {_PLAIN}, "
                     "so that it loads with torch.load(weights_only=True)")
 
-def check_record(
+def _check_record(
     record:dict|None, # the record to store, or None
     name:str='record', # argument name used in error messages
 )->dict|None: # a copy made of plain Python values
@@ -97,8 +97,8 @@ def save_checkpoint(
     if record is None: record = getattr(model, 'unlearning_record', None)
     kw = getattr(model, 'init_kwargs', None)
     payload = dict(format=FORMAT, version=VERSION, model_class=type(model).__name__, model_module=type(model).__module__,
-                   init_kwargs=None if kw is None else check_record(kw, 'model.init_kwargs'),
-                   state_dict=_cpu_state(model), record=check_record(record))
+                   init_kwargs=None if kw is None else _check_record(kw, 'model.init_kwargs'),
+                   state_dict=_cpu_state(model), record=_check_record(record))
     payload['checksum'] = _checksum(payload)
     sweep_litter(path)                          # temporary files of writers that were killed outright
     tmp = temp_sibling(path)

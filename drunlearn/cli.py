@@ -14,7 +14,7 @@ from .datasets import DATASETS
 from .unlearn import METHODS
 
 # %% auto #0
-__all__ = ['load_config_file', 'build_parser', 'main']
+__all__ = ['load_config_file', 'main']
 
 # %% ../nbs/24_cli.ipynb #2f6f6a86
 def load_config_file(
@@ -40,7 +40,7 @@ def load_config_file(
     return d
 
 # %% ../nbs/24_cli.ipynb #a92f2382
-def build_parser()->argparse.ArgumentParser:
+def _build_parser()->argparse.ArgumentParser:
     "The argument parser of the `drunlearn` command (options not given stay out of the namespace)."
     S = argparse.SUPPRESS
     p = argparse.ArgumentParser(prog='drunlearn', argument_default=S, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,7 +69,7 @@ def build_parser()->argparse.ArgumentParser:
 
 def _config(argv)->StudyConfig:
     "The checked configuration from the command line (and its config file)."
-    ns = vars(build_parser().parse_args(argv))
+    ns = vars(_build_parser().parse_args(argv))
     path = ns.pop('config', None)
     d = load_config_file(path) if path else {}
     d.update(ns)

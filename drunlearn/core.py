@@ -15,7 +15,7 @@ from .checks import check_seed
 
 # %% auto #0
 __all__ = ['get_device', 'set_seed', 'preserved_rng', 'check_module', 'copy_model', 'model_device', 'model_dtype', 'evaluating',
-           'state_fingerprint', 'same_state', 'shared_tensors', 'in_test', 'lib_versions']
+           'state_fingerprint', 'same_state', 'shared_tensors', 'lib_versions']
 
 # %% ../nbs/01_core.ipynb #ba114bc7
 def get_device(
@@ -115,7 +115,7 @@ def shared_tensors(
     return [n for n, dev, lo, hi in spans(b) if any(dev == d and lo < h and l < hi for _, d, l, h in mine)]
 
 # %% ../nbs/01_core.ipynb #708bc4ea
-def in_test()->bool:
+def _in_test()->bool:
     "True while notebooks run under the test suite (`IN_TEST` is set)."
     return bool(os.environ.get('IN_TEST'))
 

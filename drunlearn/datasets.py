@@ -24,8 +24,8 @@ from .features import tokenize, embed_pairs, calendar_features, window_starts, W
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'DATASETS', 'load_age_dir', 'age_dir_bundle', 'stsb_bundle', 'window_bundle', 'load_electricity',
-           'rotation_bundle', 'rotated_digits', 'rotated_fashion_mnist', 'similarity_source', 'similarity_pairs',
-           'taylor_demand', 'load_dataset']
+           'rotation_bundle', 'rotated_digits', 'rotated_fashion_mnist', 'similarity_pairs', 'taylor_demand',
+           'load_dataset']
 
 # %% ../nbs/20_datasets.ipynb #afa74881
 def load_age_dir(
@@ -266,7 +266,7 @@ def rotated_fashion_mnist(
 # %% ../nbs/20_datasets.ipynb #408d0e93
 _SIM_SOURCES = {'lee': (1., 5., 1.2), 'simlex999': (0., 10., 2.5), 'wordsim353': (0., 10., 4.)}
 
-def similarity_source(
+def _similarity_source(
     source:str='lee', # 'lee', 'simlex999' or 'wordsim353' (gensim's test data)
 )->tuple:
     "The texts, pair indices and human scores of one of gensim's bundled similarity sets: (texts, left, right, scores)."
@@ -297,7 +297,7 @@ def similarity_pairs(
 )->DataBundle:
     "Similarity regression on real human ratings (gensim's bundled data), texts embedded with MiniLM."
     check_choice(features, 'features', {'pair', 'concat', 'cosine', 'tokens'}); seed = check_seed(seed)
-    texts, left, right, y = similarity_source(source)
+    texts, left, right, y = _similarity_source(source)
     lo, hi, fh = _SIM_SOURCES[source]
     if features == 'tokens':
         items = encode_texts(texts, 'tokens', max_len, device=device, encoder=encoder)

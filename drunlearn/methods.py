@@ -22,8 +22,7 @@ from .train import fit
 from .unlearn import register_method, resolve_min_steps
 
 # %% auto #0
-__all__ = ['retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss', 'blindspot_step',
-           'blindspot']
+__all__ = ['retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss', 'blindspot']
 
 # %% ../nbs/10_methods.ipynb #65d13dab
 def _retain_valid(valid):
@@ -173,7 +172,7 @@ def blindspot_loss(
     return per_sample.mean() if reduction == 'mean' else per_sample
 
 # %% ../nbs/10_methods.ipynb #be14a810
-def blindspot_step(
+def _blindspot_step(
     bs_model:nn.Module, # the frozen blindspot model B
     acts:dict, # filled by hooks on the student at each forward pass
     bs_acts:dict, # filled by hooks on B
@@ -228,6 +227,6 @@ def blindspot(
     with capture_activations(student, layers) as acts, capture_activations(bs, layers) as bs_acts:
         fit(student, split.flagged, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
             min_steps=min_steps, device=device, amp=amp, progress=progress,
-            step=blindspot_step(bs, acts, bs_acts, beta))  # 3. trained on all of D with the Blindspot loss
+            step=_blindspot_step(bs, acts, bs_acts, beta))  # 3. trained on all of D with the Blindspot loss
     student._resolved_options = dict(layers=layers, min_steps=min_steps, bs_min_steps=bs_min_steps)
     return student

@@ -24,8 +24,7 @@ from .evaluate import evaluate_unlearning
 from .distances import relative_difference
 
 # %% auto #0
-__all__ = ['PRESETS', 'QUICK', 'FIGURES', 'REPORT_FILES', 'REPORT_FORMAT', 'parse_forget', 'StudyConfig', 'study_data',
-           'StudyResult', 'run_study', 'save_figures', 'is_report', 'check_report_out', 'write_report']
+__all__ = ['PRESETS', 'parse_forget', 'StudyConfig', 'StudyResult', 'run_study', 'is_report', 'check_report_out', 'write_report']
 
 # %% ../nbs/22_study.ipynb #523d9de8
 _NUM = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
@@ -77,7 +76,7 @@ PRESETS = {   # sized so that the default study (digits) finishes in well under 
     'similarity': dict(model=dict(name='MLP', hidden=(128, 64), dropout=0.1), epochs=60, batch_size=128, lr=0.001),
     'taylor': dict(dataset_options=dict(enc=96, horizon=24, stride=4), epochs=30, batch_size=128, lr=0.003),
 }
-QUICK = dict(epochs=2, max_rows=256, method_options=dict(finetune=dict(min_steps=4), gaussian=dict(min_steps=4),
+_QUICK = dict(epochs=2, max_rows=256, method_options=dict(finetune=dict(min_steps=4), gaussian=dict(min_steps=4),
                                                          blindspot=dict(min_steps=4, bs_min_steps=4)))
 
 @dataclass
@@ -154,7 +153,7 @@ class StudyConfig:
             if k in ('dataset_options', 'method_options'): d[k] = {**v, **d[k]}
             elif d.get(k) is None: d[k] = v
         if self.quick:
-            for k, v in QUICK.items():
+            for k, v in _QUICK.items():
                 if k == 'method_options': d[k] = {m: {**v.get(m, {}), **d[k].get(m, {})} for m in set(v) | set(d[k])}
                 elif k == 'max_rows': d[k] = min(v, d[k] or v)
                 else: d[k] = v if getattr(self, k) is None else d[k]
@@ -184,7 +183,7 @@ def _trim(bundle:DataBundle, max_rows:int|None, seed:int=0)->DataBundle:
             if k in per: groups.setdefault(g, {})[k] = np.asarray(per[k])[idx]
     return dataclasses.replace(bundle, **parts, groups=groups, info={**bundle.info, 'trimmed_to': max_rows})
 
-def study_data(
+def _study_data(
     cfg:dict, # a resolved configuration (`StudyConfig.resolved()`)
 )->tuple: # (bundle, {'train': ForgetSplit, 'valid': ForgetSplit or None, 'test': ForgetSplit})
     "The dataset of a study and its forget splits."
@@ -233,7 +232,7 @@ def run_study(
 
 def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     t_start = time.perf_counter()
-    bundle, splits = study_data(cfg)
+    bundle, splits = _study_data(cfg)
     train, valid, test = splits['train'], splits.get('valid'), splits['test']
     if cfg['mia'] and min(train.n_forget, test.n_forget) < 2:
         raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the test rows, "
@@ -299,11 +298,11 @@ def _md_table(df:pd.DataFrame)->str:
     rows = [[str(i)] + [str(v) for v in r] for i, r in zip(df.index, df.to_numpy())]
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(r) + ' |' for r in rows])
 
-FIGURES = ('relative_difference.png', 'forget_retain.png', 'mia_roc.png', 'gaps.png')
-REPORT_FILES = ('report.json', 'report.md', *FIGURES)
-REPORT_FORMAT = 'drunlearn.report'
+_FIGURES = ('relative_difference.png', 'forget_retain.png', 'mia_roc.png', 'gaps.png')
+_REPORT_FILES = ('report.json', 'report.md', *_FIGURES)
+_REPORT_FORMAT = 'drunlearn.report'
 
-def save_figures(res:StudyResult, folder:Path)->list:
+def _save_figures(res:StudyResult, folder:Path)->list:
     "Draw the study's figures into `folder` as PNG files; returns their names."
     import matplotlib
     import matplotlib.pyplot as plt
@@ -312,10 +311,10 @@ def save_figures(res:StudyResult, folder:Path)->list:
     with plt.rc_context({'figure.dpi': 110}):
         figs = [viz.relative_difference_plot(res.relative).figure, viz.forget_retain_plot(res.results).figure,
                 viz.mia_roc_plot(res.attack_losses).figure, viz.gap_plot(res.results)]
-        for fig, name in zip(figs, FIGURES):
+        for fig, name in zip(figs, _FIGURES):
             fig.savefig(folder / name, bbox_inches='tight')
             plt.close(fig)
-    return list(FIGURES)
+    return list(_FIGURES)
 
 def is_report(
     folder:str|Path, # an existing folder
@@ -323,8 +322,8 @@ def is_report(
     "Whether `folder` holds a drunlearn report and nothing else: only report files, and a `report.json` that says it is one."
     folder = Path(folder)
     names = {p.name for p in folder.iterdir()}
-    if not names or not names <= set(REPORT_FILES) or 'report.json' not in names: return False
-    try: return json.loads((folder / 'report.json').read_text()).get('format') == REPORT_FORMAT
+    if not names or not names <= set(_REPORT_FILES) or 'report.json' not in names: return False
+    try: return json.loads((folder / 'report.json').read_text()).get('format') == _REPORT_FORMAT
     except (OSError, ValueError, AttributeError): return False
 
 def check_report_out(
@@ -335,7 +334,7 @@ def check_report_out(
 
 def _remove_report(folder:Path):
     "Delete the report files in `folder`, then the folder; anything else found there is kept, with the folder."
-    for name in REPORT_FILES: (folder / name).unlink(missing_ok=True)
+    for name in _REPORT_FILES: (folder / name).unlink(missing_ok=True)
     try: folder.rmdir()
     except OSError: warnings.warn(f"kept {str(folder)!r}: it holds files that are not part of a report", stacklevel=3)
 
@@ -343,10 +342,10 @@ def _write_files(res:StudyResult, folder:Path):
     "report.json, report.md and the figures of `res`, written into `folder`."
     from drunlearn.viz import results_table
     table = results_table(res.results)
-    payload = dict(format=REPORT_FORMAT, format_version=1, results=_plain(res.results.to_dict(orient='records')),
+    payload = dict(format=_REPORT_FORMAT, format_version=1, results=_plain(res.results.to_dict(orient='records')),
                    summary=_plain(json.loads(table.to_json(orient='index'))), **res.record)
     (folder / 'report.json').write_text(json.dumps(payload, indent=1, allow_nan=False))
-    figs = save_figures(res, folder)
+    figs = _save_figures(res, folder)
     c = res.record['config']
     md = [f"# drunlearn report: {res.record['data']['name']}", '',
           f"Forget rule: `{res.record['forget']['train']['rule'] or 'mask file'}` "

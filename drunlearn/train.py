@@ -20,11 +20,11 @@ from .data import ArrayDataset, FlaggedDataset, as_dataset
 from .losses import get_loss
 
 # %% auto #0
-__all__ = ['EpochSampler', 'n_batches', 'FoldedBatches', 'make_loader', 'train_step', 'to_device', 'predict', 'evaluate',
-           'History', 'CancelFitException', 'CancelEpochException', 'Callback', 'FitRun', 'epoch_passes', 'fit']
+__all__ = ['make_loader', 'to_device', 'predict', 'evaluate', 'History', 'CancelFitException', 'CancelEpochException', 'Callback',
+           'FitRun', 'fit']
 
 # %% ../nbs/08_train.ipynb #26dd9c3a
-class EpochSampler(Sampler):
+class _EpochSampler(Sampler):
     "Row indices for one epoch: `repeats` passes over `n` rows, each shuffled with a generator seeded by `seed + epoch`."
     def __init__(self, n:int, shuffle:bool=True, seed:int=0, repeats:int=1):
         self.n, self.shuffle, self.seed, self.repeats, self.epoch = n, shuffle, seed, repeats, 0
@@ -48,17 +48,17 @@ def _tensors_of(ds):
     if isinstance(ts, (tuple, list)) and ts and all(isinstance(t, torch.Tensor) and len(t) == len(ds) for t in ts): return tuple(ts)
     return None
 
-def n_batches(
+def _n_batches(
     n:int, # rows
     batch_size:int, # rows per batch
 )->int:
     "Batches of `n` rows: `ceil(n / batch_size)`, one fewer when a last batch of a single row joins the one before it."
     return -(-n // batch_size) - (1 if n > batch_size > 1 and n % batch_size == 1 else 0)
 
-class FoldedBatches(Sampler):
+class _FoldedBatches(Sampler):
     "Lists of `batch_size` indices drawn from `sampler`; a last batch of a single row joins the batch before it."
     def __init__(self, sampler:Sampler, batch_size:int): self.sampler, self.batch_size = sampler, batch_size
-    def __len__(self): return n_batches(len(self.sampler), self.batch_size)
+    def __len__(self): return _n_batches(len(self.sampler), self.batch_size)
     def __iter__(self):
         prev, batch = None, []
         for i in self.sampler:
@@ -86,29 +86,29 @@ def make_loader(
     repeats:int=1, # full passes over the data per epoch
     device=None, # where batches go (`None`: CUDA when available); host tensors are pinned for a CUDA device
     num_workers:int=0, # DataLoader worker processes
-    sampler:Sampler|None=None, # replaces the default `EpochSampler` (e.g. a `DistributedSampler`)
+    sampler:Sampler|None=None, # replaces the default `_EpochSampler` (e.g. a `DistributedSampler`)
 )->DataLoader:
     "A `DataLoader` with seeded shuffling, whole-pass repeats, and pinned memory on CUDA."
     ds = as_dataset(data, arity='x+')
     batch_size = check_positive(batch_size, 'batch_size', integer=True)
     repeats = check_positive(repeats, 'repeats', integer=True)
     num_workers = check_positive(num_workers, 'num_workers', integer=True, allow_zero=True)
-    sampler = sampler if sampler is not None else EpochSampler(len(ds), shuffle, check_seed(seed), repeats)
+    sampler = sampler if sampler is not None else _EpochSampler(len(ds), shuffle, check_seed(seed), repeats)
     tensors = _tensors_of(ds)
     on_device = tensors is not None and any(t.device.type != 'cpu' for t in tensors)
     kw = dict(num_workers=0 if on_device else num_workers, persistent_workers=num_workers > 0 and not on_device,
               pin_memory=_pin(get_device(device), on_device),
               generator=torch.Generator().manual_seed(seed))   # its own: iterating never draws from torch's global generator
     if tensors is not None:                     # whole batches by indexing, on the device where the tensors live
-        return DataLoader(_Batches(tensors), batch_size=None, sampler=FoldedBatches(sampler, batch_size), **kw)
-    return DataLoader(ds, batch_sampler=FoldedBatches(sampler, batch_size), **kw)
+        return DataLoader(_Batches(tensors), batch_size=None, sampler=_FoldedBatches(sampler, batch_size), **kw)
+    return DataLoader(ds, batch_sampler=_FoldedBatches(sampler, batch_size), **kw)
 
 def _pin(device:torch.device, on_device:bool)->bool:
     "Pin host memory only for copies to a CUDA device; tensors already on a device cannot be pinned."
     return device.type == 'cuda' and not on_device
 
 # %% ../nbs/08_train.ipynb #398bfd12
-def train_step(
+def _train_step(
     model:nn.Module, # the model being trained (possibly compiled)
     batch:tuple, # `(x, y, ...)` already on the device
     loss_fn:Callable, # per-sample loss `(pred, target) -> (N,)`
@@ -291,7 +291,7 @@ def _compiled(model, compile):
     if isinstance(compile, dict): return torch.compile(model, **compile)
     raise TypeError(f"compile must be a bool, a backend name or a dict of torch.compile arguments; got {type(compile).__name__}")
 
-def epoch_passes(
+def _epoch_passes(
     n:int, # rows in the training data
     batch_size:int, # rows per batch
     epochs:int, # epochs to run
@@ -300,7 +300,7 @@ def epoch_passes(
     "Full passes over the data per epoch so that `epochs` epochs take at least `min_steps` optimizer steps."
     per_epoch = -(-min_steps // epochs)                      # steps needed in each epoch
     r = max(1, -(-((per_epoch - 1) * batch_size + 1) // n))  # smallest r with ceil(r·n/bs) ≥ per_epoch
-    while n_batches(r * n, batch_size) < per_epoch: r += 1    # one more when a 1-row last batch joins the one before
+    while _n_batches(r * n, batch_size) < per_epoch: r += 1    # one more when a 1-row last batch joins the one before
     return r
 
 def _set_epoch(loader, epoch):
@@ -362,7 +362,7 @@ def fit(
     compile=False, # True, a backend name, or a dict: `torch.compile` the training forward pass
     num_workers:int=0, # DataLoader workers
     sampler:Callable|None=None, # factory `f(dataset, seed) -> Sampler` replacing the seeded shuffling (e.g. DDP)
-    step:Callable|None=None, # `f(model, batch, loss_fn) -> per-sample losses`; default `train_step`
+    step:Callable|None=None, # `f(model, batch, loss_fn) -> per-sample losses`; default `_train_step`
     callbacks=None, # `Callback`s (or one), called at `before_fit`, `before_epoch`, `after_batch`, `after_epoch`, `after_fit`
     progress:bool=False, # show a progress bar over epochs
 )->History:
@@ -380,11 +380,11 @@ def fit(
     loss_fn, cbs = get_loss(loss), _check_callbacks(callbacks)
     train_ds = as_dataset(train, 'train', arity='xy+')
     valid_ds = None if valid is None else as_dataset(valid, 'valid', arity='xy+')
-    step = train_step if step is None else step
+    step = _train_step if step is None else step
     if not callable(step): raise TypeError(f"step must be a callable f(model, batch, loss_fn), got {type(step).__name__}")
     dev = get_device(device)
     amp_dtype = _amp_dtype(amp, dev)
-    passes = epoch_passes(len(train_ds), batch_size, epochs, min_steps)
+    passes = _epoch_passes(len(train_ds), batch_size, epochs, min_steps)
     hist, best, best_state, since_best = History(passes=passes), math.inf, None, 0
     was_training = model.training
     with torch.random.fork_rng(devices=_rng_devices(dev)):

@@ -19,8 +19,8 @@ from .data import ForgetSplit
 from .losses import PerSampleLoss, get_loss
 
 # %% auto #0
-__all__ = ['REF_STEPS_PER_EPOCH', 'METHODS', 'OPTION_CHECKS', 'unlearn', 'resolve_min_steps', 'method_options',
-           'check_method_options', 'register_method']
+__all__ = ['REF_STEPS_PER_EPOCH', 'METHODS', 'unlearn', 'resolve_min_steps', 'method_options', 'check_method_options',
+           'register_method']
 
 # %% ../nbs/09_unlearn.ipynb #7bd336b3
 def _describe(v, where=None)->str:
@@ -114,14 +114,14 @@ def _opt_module(v, n):
     if v is not None: check_module(v, n)
     return v
 
-OPTION_CHECKS = dict(   # one meaning per option name, whichever method takes it
+_OPTION_CHECKS = dict(   # one meaning per option name, whichever method takes it
     epochs=_opt_int, bs_epochs=_opt_int, batch_size=_opt_int, lr=_opt_float, bs_lr=_opt_float,
     min_steps=_opt_steps, bs_min_steps=_opt_steps, beta=lambda v, n: check_positive(v, n, allow_zero=True),
     loss=_opt_loss, device=_opt_device, amp=_opt_amp, progress=_opt_bool, layers=_opt_layers, scheduler=_opt_scheduler,
     model_factory=_opt_callable, bs_model=_opt_module, seed=lambda v, n: check_seed(v, n))
 
 def _by_default_type(v, n, default):
-    "Check an option no entry of `OPTION_CHECKS` knows by the type of its default."
+    "Check an option no entry of `_OPTION_CHECKS` knows by the type of its default."
     if isinstance(default, bool): return _opt_bool(v, n)
     if isinstance(default, int) and (isinstance(v, bool) or not isinstance(v, Integral)): raise ValueError(f"{n} must be an integer, got {v!r}")
     if isinstance(default, float) and (isinstance(v, bool) or not isinstance(v, Real)): raise ValueError(f"{n} must be a number, got {v!r}")
@@ -138,7 +138,7 @@ def check_method_options(
     if not isinstance(options, dict): raise ValueError(f"{prefix.rstrip('.') or 'options'} must be a mapping of option names to values, got {options!r}")
     unknown = sorted(set(options) - set(defaults))
     if unknown: raise ValueError(f"unknown option(s) {unknown} for method {method!r}; its options are: {', '.join(defaults)}")
-    check = lambda k, v: OPTION_CHECKS[k](v, prefix + k) if k in OPTION_CHECKS else _by_default_type(v, prefix + k, defaults[k])
+    check = lambda k, v: _OPTION_CHECKS[k](v, prefix + k) if k in _OPTION_CHECKS else _by_default_type(v, prefix + k, defaults[k])
     return {k: check(k, v) for k, v in options.items()}
 
 def _check_method(method)->str:

@@ -14,16 +14,16 @@ from sklearn.metrics import roc_curve
 from .checks import check_array, check_same_len
 
 # %% auto #0
-__all__ = ['METHOD_ORDER', 'model_order', 'model_palette', 'summarize', 'results_table', 'relative_difference_plot',
-           'forget_retain_plot', 'mia_roc_plot', 'gap_plot']
+__all__ = ['model_order', 'model_palette', 'results_table', 'relative_difference_plot', 'forget_retain_plot', 'mia_roc_plot',
+           'gap_plot']
 
 # %% ../nbs/21_viz.ipynb #4da24b77
-METHOD_ORDER = ('original', 'retrain', 'finetune', 'gaussian', 'blindspot')
+_METHOD_ORDER = ('original', 'retrain', 'finetune', 'gaussian', 'blindspot')
 
 def model_order(names)->list:
     "`names` in the paper's reading order (Original, Retrain, Finetune, Gaussian, Blindspot), others after."
     names = list(dict.fromkeys(names))
-    return [n for n in METHOD_ORDER if n in names] + [n for n in names if n not in METHOD_ORDER]
+    return [n for n in _METHOD_ORDER if n in names] + [n for n in names if n not in _METHOD_ORDER]
 
 def model_palette(names)->dict:
     "A colour per model name: Retrain black, Original grey, the others from seaborn's colour-blind palette."
@@ -43,7 +43,7 @@ def _by_model(results:pd.DataFrame, name:str='results')->pd.DataFrame:
     return results.rename_axis('model').reset_index()
 
 # %% ../nbs/21_viz.ipynb #1c64bfe6
-def summarize(
+def _summarize(
     results:pd.DataFrame, # evaluate_unlearning tables, stacked (one row per model and seed)
     metrics=None, # columns to keep; None: every numeric column except `seed`
 )->pd.DataFrame: # columns (metric, 'mean'|'std'|'n'), one row per model
@@ -67,7 +67,7 @@ def results_table(
     if metrics is None:
         pref = ['retain_error', 'forget_error', 'test_error', 'w1', 'act_dist', 'mia_svc', 'mia_auc', 'mia_tpr', 'mia_logreg', 'ain', 'seconds']
         metrics = [m for m in pref if m in df.columns and df[m].notna().any()]
-    s = summarize(df, metrics)
+    s = _summarize(df, metrics)
     fmt = lambda v: 'nan' if pd.isna(v) else f'{v:.{digits}g}'
     out = pd.DataFrame(index=s.index)
     for m in metrics:
@@ -112,7 +112,7 @@ def forget_retain_plot(
     title:str|None='Forget error against retain error (test set)',
 ):
     "Each model's forget error against its retain error, mean ± std over seeds."
-    s = summarize(results, [x, y])
+    s = _summarize(results, [x, y])
     ax, pal = _axes(ax), model_palette(s.index)
     for k in s.index:
         mx, my = s.loc[k, (x, 'mean')], s.loc[k, (y, 'mean')]

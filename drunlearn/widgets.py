@@ -24,17 +24,17 @@ except ModuleNotFoundError as e:
     raise ModuleNotFoundError('drunlearn.widgets needs ipywidgets: pip install "drunlearn[widgets]" (or ipywidgets)') from e
 
 # %% auto #0
-__all__ = ['explorer_data', 'UnlearningExplorer', 'unlearning_explorer']
+__all__ = ['UnlearningExplorer', 'unlearning_explorer']
 
 # %% ../nbs/23_widgets.ipynb #6ec80904
-def explorer_data(seed:int=0)->DataBundle:
+def _explorer_data(seed:int=0)->DataBundle:
     "The explorer's default data: rotated digits at 16×16 pixels (1,797 images)."
     return rotated_digits(size=16, seed=seed)
 
 class UnlearningExplorer(W.VBox):
     "Forget-range slider, method picker and an Unlearn button above a metrics table and a figure."
     def __init__(self,
-        bundle:DataBundle|None=None, # data with scalar targets; None: `explorer_data()`
+        bundle:DataBundle|None=None, # data with scalar targets; None: `_explorer_data()`
         model=None, # a trained Original; None: an MLP trained here on `bundle.train`
         methods=('finetune', 'gaussian', 'blindspot'), # methods ticked at the start
         epochs:int=30, # epochs of the Original (when trained here) and of Retrain
@@ -42,7 +42,7 @@ class UnlearningExplorer(W.VBox):
         seed:int=0, # seed of training and unlearning
         mia:bool=False, # also run the membership attacks (slower)
     ):
-        self.bundle = explorer_data(seed) if bundle is None else bundle
+        self.bundle = _explorer_data(seed) if bundle is None else bundle
         if not isinstance(self.bundle, DataBundle): raise TypeError(f'bundle must be a DataBundle, got {type(self.bundle).__name__}')
         if self.bundle.test is None: raise ValueError('bundle needs a test split')
         y = get_targets(self.bundle.train)

@@ -289,7 +289,7 @@ def _fake(texts, kind):
 @pytest.mark.parametrize('source,n', [('lee', 1225), ('simlex999', 999), ('wordsim353', 353)])
 def test_similarity_sources(source, n):
     pytest.importorskip('gensim')
-    texts, left, right, y = D.similarity_source(source)
+    texts, left, right, y = D._similarity_source(source)
     assert len(y) == n and (left != right).mean() > 0.99 and max(left.max(), right.max()) < len(texts)
     lo, hi = (1, 5) if source == 'lee' else (0, 10)
     assert lo <= y.min() and y.max() <= hi and y.std() > 0.5

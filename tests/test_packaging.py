@@ -27,3 +27,18 @@ def test_wheel_contains_every_module(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {p.relative_to(ROOT).as_posix() for p in (ROOT / 'drunlearn').rglob('*.py') if '__pycache__' not in p.parts}
     assert expected and expected <= names, sorted(expected - names)
+    assert 'drunlearn/py.typed' in names
+
+def test_public_api_is_curated_and_lazy():
+    code = ("import sys, drunlearn as dr; names = dr.__all__; assert 'unlearn' in names and 'ForgetSplit' in names;"
+            "assert not any(m.startswith('drunlearn.') for m in sys.modules), sorted(m for m in sys.modules if m.startswith('drunlearn.'));"
+            "objs = [getattr(dr, n) for n in names];"
+            "heavy = [m for m in ('seaborn', 'ipywidgets', 'matplotlib.pyplot') if m in sys.modules]; assert not heavy, heavy;"
+            "assert all(not n.startswith('_') for n in names); print(len(names))")
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert 30 <= int(out.stdout) <= 90, out.stdout
+    import drunlearn
+    for name in drunlearn.__all__:
+        obj = getattr(drunlearn, name)
+        assert getattr(obj, '__module__', None) in (None, f'drunlearn.{drunlearn._HOME[name]}') or not callable(obj), name
