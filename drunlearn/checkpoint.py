@@ -89,7 +89,7 @@ def _cpu_state(model:nn.Module)->dict:
 def save_checkpoint(
     path:str|os.PathLike, # the file to write (replaced if it exists)
     model:nn.Module, # the model whose weights are saved
-    record:dict|None=None, # plain-valued record; default: `model.unlearning_record` if it has one
+    record:dict|None=None, # plain values (default: `model.unlearning_record`)
 )->Path: # the path written
     "Save `model` (weights, class, `init_kwargs`) and `record` as one file, atomically."
     path, model = _check_path(path), _unwrap(check_module(model))
@@ -145,8 +145,8 @@ def _read(path:Path)->dict:
 
 def load_checkpoint(
     path:str|os.PathLike, # a file written by `save_checkpoint`
-    model:nn.Module|None=None, # an instance of the saved architecture to load into (copied, not modified); `None`: rebuild a drunlearn model
-    device=None, # where to put the model; `None`: CPU for a rebuilt model, the given model's device otherwise
+    model:nn.Module|None=None, # load into a copy of this instance; `None`: rebuild it
+    device=None, # where to put it; `None`: the CPU, or the device of `model`
 )->tuple: # (model in eval mode, record or None)
     "Load a checkpoint safely (`weights_only=True`): the model (rebuilt, or a loaded copy of `model`) and its record."
     p = _read(_check_path(path))

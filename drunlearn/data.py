@@ -14,7 +14,7 @@ from torch.utils.data import Dataset, IterableDataset, Subset, TensorDataset, Co
 from .checks import to_numpy, check_array, check_same_len, check_fraction, check_seed, check_choice
 
 # %% auto #0
-__all__ = ['ArrayDataset', 'as_dataset', 'get_targets', 'FlaggedDataset', 'ForgetSplit']
+__all__ = ['ArrayDataset', 'as_dataset', 'get_targets', 'ForgetSplit', 'FlaggedDataset']
 
 # %% ../nbs/04_data.ipynb #f038d361
 def _as_float_tensor(a, name:str)->torch.Tensor:
@@ -59,7 +59,7 @@ def _check_item(item, where:str='item 0', arity:str='xy'):
 def as_dataset(
     data, # a map-style `Dataset`, or a tuple (or list) `(x, y)` of arrays/tensors
     name:str='data', # argument name used in error messages
-    arity:str='xy', # what an item holds: 'xy' exactly `(x, y)`; 'xy+' `(x, y, ...)`; 'x+' `(x, ...)`
+    arity:str='xy', # what an item holds: 'xy' (x, y); 'xy+' (x, y, ...); 'x+' (x, ...)
 )->Dataset:
     "`data` as a non-empty map-style `Dataset`; a tuple `(x, y)` of arrays becomes an `ArrayDataset`."
     if isinstance(data, list) and len(data) == 2 and all(hasattr(a, '__len__') for a in data): data = tuple(data)   # [x, y]
@@ -135,21 +135,6 @@ def _check_mask(mask, n:int, name:str='forget_mask')->np.ndarray:
     m = m.copy(); m.flags.writeable = False
     return m
 
-class FlaggedDataset(Dataset):
-    "`dataset` with a float32 flag per row: items `(x, y, flag)`."
-    def __init__(self,
-        dataset, # map-style `Dataset` with `(x, y)` items
-        flags, # one number per row (1. marks a forget row)
-    ):
-        self.dataset = as_dataset(dataset, 'dataset')
-        f = check_array(flags, 'flags', ndim=1)
-        check_same_len(dataset=self.dataset, flags=f)
-        self.flags = torch.as_tensor(f, dtype=torch.float32)
-    def __len__(self): return len(self.dataset)
-    def __getitem__(self, i):
-        x, y = self.dataset[i]
-        return x, y, self.flags[i]
-
 # %% ../nbs/04_data.ipynb #9313ff0b
 _CLOSED = ('both', 'left', 'right', 'neither')
 
@@ -167,7 +152,7 @@ def _method_of(cls, classmethod_:bool=False):
 class ForgetSplit:
     "A dataset and which of its rows to forget: the forget set D_f and the retain set D_r."
     def __init__(self,
-        dataset, # map-style `Dataset` with `(x, y)` items, or a tuple `(x, y)` of arrays/tensors
+        dataset, # map-style `Dataset` of `(x, y)` items, or a tuple `(x, y)` of arrays
         forget_mask, # booleans (or 0/1), one per row: True = forget
         rule:str|None=None, # human-readable description of the rule that chose the rows
     ):
@@ -186,21 +171,37 @@ class ForgetSplit:
 
     # --- the parts
     @property
-    def n_forget(self)->int: return int(self.forget_mask.sum())
+    def n_forget(self)->int:
+        "Number of rows to forget."
+        return int(self.forget_mask.sum())
     @property
-    def n_retain(self)->int: return len(self.forget_mask) - self.n_forget
+    def n_retain(self)->int:
+        "Number of rows to retain."
+        return len(self.forget_mask) - self.n_forget
     def __len__(self): return len(self.forget_mask)
     @property
-    def forget_idx(self)->np.ndarray: return np.flatnonzero(self.forget_mask)
+    def forget_idx(self)->np.ndarray:
+        "Row numbers of the forget set, ascending."
+        return np.flatnonzero(self.forget_mask)
     @property
-    def retain_idx(self)->np.ndarray: return np.flatnonzero(~self.forget_mask)
+    def retain_idx(self)->np.ndarray:
+        "Row numbers of the retain set, ascending."
+        return np.flatnonzero(~self.forget_mask)
     @property
-    def forget(self)->Subset: return Subset(self.dataset, self.forget_idx.tolist())
+    def forget(self)->Subset:
+        "The forget set D_f: the rows to forget, as a `Subset` of `dataset`."
+        return Subset(self.dataset, self.forget_idx.tolist())
     @property
-    def retain(self)->Subset: return Subset(self.dataset, self.retain_idx.tolist())
+    def retain(self)->Subset:
+        "The retain set D_r: the rows to keep, as a `Subset` of `dataset`."
+        return Subset(self.dataset, self.retain_idx.tolist())
     @property
-    def flagged(self)->FlaggedDataset: return FlaggedDataset(self.dataset, self.forget_mask.astype(np.float32))
-    def summary(self)->dict: return dict(n=len(self), n_forget=self.n_forget, n_retain=self.n_retain, rule=self.rule)
+    def flagged(self)->FlaggedDataset:
+        "All rows, with items `(x, y, flag)`: the flag is 1. on a forget row, 0. on a retain row."
+        return FlaggedDataset(self.dataset, self.forget_mask.astype(np.float32))
+    def summary(self)->dict:
+        "The sizes and the rule, as a dict of plain values `{n, n_forget, n_retain, rule}`."
+        return dict(n=len(self), n_forget=self.n_forget, n_retain=self.n_retain, rule=self.rule)
     def __repr__(self): return f"ForgetSplit(n={len(self)}, n_forget={self.n_forget}, n_retain={self.n_retain}, rule={self.rule!r})"
 
 # %% ../nbs/04_data.ipynb #d0d577b9
@@ -227,6 +228,22 @@ def _from_indices(cls,
     mask = np.zeros(n, bool); mask[idx.astype(np.int64)] = True
     return cls(ds, mask)
 
+# %% ../nbs/04_data.ipynb #143d896e
+class FlaggedDataset(Dataset):
+    "`dataset` with a float32 flag per row: items `(x, y, flag)`."
+    def __init__(self,
+        dataset, # map-style `Dataset` with `(x, y)` items
+        flags, # one number per row (1. marks a forget row)
+    ):
+        self.dataset = as_dataset(dataset, 'dataset')
+        f = check_array(flags, 'flags', ndim=1)
+        check_same_len(dataset=self.dataset, flags=f)
+        self.flags = torch.as_tensor(f, dtype=torch.float32)
+    def __len__(self): return len(self.dataset)
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        return x, y, self.flags[i]
+
 # %% ../nbs/04_data.ipynb #c1fe7177
 def _range_mask(t:np.ndarray, low, high, closed:str)->np.ndarray:
     "Rows of scalar targets `t` inside the range."
@@ -239,7 +256,7 @@ def _range_mask(t:np.ndarray, low, high, closed:str)->np.ndarray:
 
 @_method_of(ForgetSplit, classmethod_=True)
 def _from_range(cls,
-    dataset, # map-style `Dataset` with `(x, y)` items and scalar targets, or a tuple `(x, y)`
+    dataset, # `Dataset` of `(x, y)` items with scalar targets, or a tuple `(x, y)`
     low:float|None=None, # lower end of the forgotten targets (`None`: no lower end)
     high:float|None=None, # upper end (`None`: no upper end)
     closed:str='both', # which ends are included: 'both', 'left', 'right' or 'neither'
@@ -342,8 +359,8 @@ def _from_random(cls,
 # %% ../nbs/04_data.ipynb #d9fcd25a
 @_method_of(ForgetSplit)
 def _apply(self,
-    other, # map-style `Dataset` with `(x, y)` items, or a tuple `(x, y)`: validation or test data
-    groups=None, # one group id per row of `other` (only for splits made by `from_groups`)
+    other, # validation or test data: `Dataset` of `(x, y)` items, or a tuple `(x, y)`
+    groups=None, # one group id per row of `other` (splits by `from_groups` only)
 )->ForgetSplit:
     "The split of `other` by the same rule (range, predicate, groups or random fraction) as this one."
     if self._selector is None:

@@ -12,7 +12,21 @@ from torch import nn
 from .core import check_module
 
 # %% auto #0
-__all__ = ['check_layers', 'default_layers', 'capture_activations']
+__all__ = ['default_layers', 'check_layers', 'capture_activations']
+
+# %% ../nbs/06_hooks.ipynb #1388d3ed
+def default_layers(
+    model:nn.Module, # any model
+)->list: # layer names, as in `model.named_modules()`
+    "Layers to capture when none are named: `model.hook_layers`, else every parametrised top-level child but the last."
+    check_module(model)
+    def find(m, prefix):
+        own = getattr(m, 'hook_layers', None)
+        if own is not None: return [prefix + n for n in check_layers(m, list(own))]
+        kids = [(n, c) for n, c in m.named_children() if next(c.parameters(), None) is not None]
+        if len(kids) == 1: return find(kids[0][1], f"{prefix}{kids[0][0]}.")
+        return [prefix + n for n, _ in kids[:-1]]
+    return find(model, '')
 
 # %% ../nbs/06_hooks.ipynb #890d06e5
 def _valid_names(model:nn.Module, limit:int=40)->str:
@@ -35,19 +49,6 @@ def check_layers(
     if bad: raise ValueError(f"unknown layer name(s) {bad} in {type(model).__name__}; valid names: {_valid_names(model)}")
     return list(dict.fromkeys(layers))
 
-def default_layers(
-    model:nn.Module, # any model
-)->list: # layer names, as in `model.named_modules()`
-    "Layers to capture when none are named: `model.hook_layers`, else every parametrised top-level child but the last."
-    check_module(model)
-    def find(m, prefix):
-        own = getattr(m, 'hook_layers', None)
-        if own is not None: return [prefix + n for n in check_layers(m, list(own))]
-        kids = [(n, c) for n, c in m.named_children() if next(c.parameters(), None) is not None]
-        if len(kids) == 1: return find(kids[0][1], f"{prefix}{kids[0][0]}.")
-        return [prefix + n for n, _ in kids[:-1]]
-    return find(model, '')
-
 # %% ../nbs/06_hooks.ipynb #64a317da
 def _layer_output(out, name:str)->torch.Tensor:
     "The tensor to keep from the output of layer `name` (the first tensor of a tuple)."
@@ -60,7 +61,7 @@ def _layer_output(out, name:str)->torch.Tensor:
 @contextmanager
 def capture_activations(
     model:nn.Module, # any model
-    layers:str|list|None=None, # names as in `model.named_modules()`; `None`: `default_layers(model)`
+    layers:str|list|None=None, # layer name(s); `None`: `default_layers(model)`
     detach:bool=False, # detach the captured tensors from the autograd graph
 ):
     "Context manager yielding a dict that each forward of `model` fills with `{layer name: output}`."

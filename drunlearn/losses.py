@@ -12,9 +12,65 @@ import torch.nn.functional as F
 from .checks import check_array, check_choice, check_positive
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'align_output', 'pinball_loss', 'PerSampleLoss', 'get_loss']
+__all__ = ['LOSS_NAMES', 'PerSampleLoss', 'get_loss', 'align_output', 'pinball_loss']
 
-# %% ../nbs/07_losses.ipynb #a0d5ff1e
+# %% ../nbs/07_losses.ipynb #59ab3f97
+class PerSampleLoss:
+    "A loss `(pred, target) -> (N,)` of per-sample losses, computed in float32."
+    def __init__(self,
+        fn:Callable|None, # per-sample or elementwise losses of `(pred, target)`
+        name:str, # the loss's name, shown in errors and in the repr
+        quantiles=None, # pinball quantiles, one per output column (`fn` unused)
+        delta:float=1.0, # the Huber loss's delta, shown in the repr
+    ):
+        self.fn, self.name, self.quantiles, self.delta = fn, name, quantiles, delta
+    def __call__(self,
+        pred:torch.Tensor, # model outputs for N rows
+        target:torch.Tensor, # the targets of the same N rows
+    )->torch.Tensor: # per-sample losses, shape (N,)
+        "The loss of each row, computed in float32."
+        if pred.ndim == 0 or target.ndim == 0 or pred.shape[0] != target.shape[0]:
+            raise ValueError(f"model output has shape {tuple(pred.shape)} but the targets have shape {tuple(target.shape)}; "
+                             "both need the same number of rows")
+        pred, target = pred.float(), target.float()
+        if self.quantiles is not None: out = pinball_loss(pred, target, self.quantiles)
+        else: out = self.fn(align_output(pred, target), target)
+        if not isinstance(out, torch.Tensor) or out.ndim == 0:
+            raise ValueError(f"loss {self.name!r} returned a single number; it must return per-sample losses of shape (N,) "
+                             "or elementwise losses (for torch losses use reduction='none')")
+        if out.shape[0] != len(target):
+            raise ValueError(f"loss {self.name!r} returned shape {tuple(out.shape)} for {len(target)} rows; the first axis must be the rows")
+        return out.reshape(len(out), -1).mean(1) if out.ndim > 1 else out
+    def __repr__(self):
+        extra = f", quantiles={self.quantiles}" if self.quantiles is not None else f", delta={self.delta}" if self.name == 'huber' else ''
+        return f"PerSampleLoss({self.name!r}{extra})"
+
+# %% ../nbs/07_losses.ipynb #c2989e24
+def _huber(delta): return lambda p, t: F.huber_loss(p, t, reduction='none', delta=delta)
+_LOSSES = {'l1': lambda p, t: (p - t).abs(), 'mse': lambda p, t: (p - t) ** 2}
+LOSS_NAMES = ('l1', 'mse', 'huber', 'pinball')
+
+def get_loss(
+    loss:str|Callable='l1', # a name in `LOSS_NAMES`, or a callable `(pred, target)`
+    quantiles=(0.5,), # for "pinball": one quantile per output column
+    delta:float=1.0, # for "huber": where the loss turns from quadratic to linear
+)->PerSampleLoss:
+    "A per-sample loss `(pred, target) -> (N,)` from a name or a callable."
+    if isinstance(loss, PerSampleLoss): return loss
+    if isinstance(loss, str):
+        check_choice(loss, 'loss', LOSS_NAMES)
+        if loss == 'pinball':
+            q = check_array(quantiles, 'quantiles', ndim=1)
+            if ((q <= 0) | (q >= 1)).any(): raise ValueError(f"quantiles must lie in (0, 1), got {q.tolist()}")
+            return PerSampleLoss(None, 'pinball', quantiles=q.tolist())
+        if loss == 'huber':
+            delta = check_positive(delta, 'delta')
+            return PerSampleLoss(_huber(delta), 'huber', delta=delta)
+        return PerSampleLoss(_LOSSES[loss], loss)
+    if callable(loss): return PerSampleLoss(loss, getattr(loss, '__name__', type(loss).__name__))
+    raise TypeError(f"loss must be a name ({', '.join(LOSS_NAMES)}) or a callable, got {type(loss).__name__}")
+
+# %% ../nbs/07_losses.ipynb #d0bb6b0a
 def align_output(
     pred, # model outputs for N rows (tensor or array)
     target, # the targets of the same rows
@@ -27,6 +83,7 @@ def align_output(
     raise ValueError(f"model output has shape {tuple(pred.shape)} but the targets have shape {tuple(target.shape)}; "
                      "they must match, row for row on the first axis (an output of shape (N, 1) for targets of shape (N,) is fine)")
 
+# %% ../nbs/07_losses.ipynb #8beac04f
 def pinball_loss(
     pred, # model outputs: the last axis holds one column per quantile
     target, # targets (N,) or (N, ...), or per-quantile targets shaped like `pred`
@@ -45,48 +102,3 @@ def pinball_loss(
     else: raise ValueError(f"pinball loss with {len(q)} quantiles needs model outputs of shape targets.shape + ({len(q)},); "
                            f"got outputs {tuple(pred.shape)} for targets {tuple(target.shape)}")
     return torch.maximum(q * u, (q - 1) * u)
-
-def _huber(delta): return lambda p, t: F.huber_loss(p, t, reduction='none', delta=delta)
-_LOSSES = {'l1': lambda p, t: (p - t).abs(), 'mse': lambda p, t: (p - t) ** 2}
-LOSS_NAMES = ('l1', 'mse', 'huber', 'pinball')
-
-class PerSampleLoss:
-    "A loss `(pred, target) -> (N,)` of per-sample losses, computed in float32."
-    def __init__(self, fn:Callable, name:str, quantiles=None, delta:float=1.0):
-        self.fn, self.name, self.quantiles, self.delta = fn, name, quantiles, delta
-    def __call__(self, pred:torch.Tensor, target:torch.Tensor)->torch.Tensor:
-        if pred.ndim == 0 or target.ndim == 0 or pred.shape[0] != target.shape[0]:
-            raise ValueError(f"model output has shape {tuple(pred.shape)} but the targets have shape {tuple(target.shape)}; "
-                             "both need the same number of rows")
-        pred, target = pred.float(), target.float()
-        if self.quantiles is not None: out = pinball_loss(pred, target, self.quantiles)
-        else: out = self.fn(align_output(pred, target), target)
-        if not isinstance(out, torch.Tensor) or out.ndim == 0:
-            raise ValueError(f"loss {self.name!r} returned a single number; it must return per-sample losses of shape (N,) "
-                             "or elementwise losses (for torch losses use reduction='none')")
-        if out.shape[0] != len(target):
-            raise ValueError(f"loss {self.name!r} returned shape {tuple(out.shape)} for {len(target)} rows; the first axis must be the rows")
-        return out.reshape(len(out), -1).mean(1) if out.ndim > 1 else out
-    def __repr__(self):
-        extra = f", quantiles={self.quantiles}" if self.quantiles is not None else f", delta={self.delta}" if self.name == 'huber' else ''
-        return f"PerSampleLoss({self.name!r}{extra})"
-
-def get_loss(
-    loss:str|Callable='l1', # "l1", "mse", "huber", "pinball", a `PerSampleLoss`, or a callable `(pred, target)`
-    quantiles=(0.5,), # for "pinball": the quantiles, one per output column (last axis)
-    delta:float=1.0, # for "huber": where the loss turns from quadratic to linear
-)->PerSampleLoss:
-    "A per-sample loss `(pred, target) -> (N,)` from a name or a callable."
-    if isinstance(loss, PerSampleLoss): return loss
-    if isinstance(loss, str):
-        check_choice(loss, 'loss', LOSS_NAMES)
-        if loss == 'pinball':
-            q = check_array(quantiles, 'quantiles', ndim=1)
-            if ((q <= 0) | (q >= 1)).any(): raise ValueError(f"quantiles must lie in (0, 1), got {q.tolist()}")
-            return PerSampleLoss(None, 'pinball', quantiles=q.tolist())
-        if loss == 'huber':
-            delta = check_positive(delta, 'delta')
-            return PerSampleLoss(_huber(delta), 'huber', delta=delta)
-        return PerSampleLoss(_LOSSES[loss], loss)
-    if callable(loss): return PerSampleLoss(loss, getattr(loss, '__name__', type(loss).__name__))
-    raise TypeError(f"loss must be a name ({', '.join(LOSS_NAMES)}) or a callable, got {type(loss).__name__}")

