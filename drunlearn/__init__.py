@@ -23,7 +23,7 @@ _API = {
     'bundles': ['DataBundle'],
     'datasets': ['DATASETS', 'load_dataset'],
     'study': ['StudyConfig', 'run_study', 'write_report'],
-    'viz': ['results_table'],
+    'viz': ['results_table', 'forget_retain_plot', 'relative_difference_plot', 'mia_roc_plot', 'gap_plot'],
 }
 _HOME = {name: mod for mod, names in _API.items() for name in names}
 __all__ = sorted(_HOME)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 from .checks import check_choice
 from .data import ForgetSplit, as_dataset, get_targets
 from .models import MODELS
@@ -22,11 +22,18 @@ __all__ = ['DataBundle', 'cache_dir', 'require']
 
 # %% ../nbs/17_bundles.ipynb #a4863e70
 def _rule_text(forget:dict, target:str)->str:
-    if 'group' in forget: return f"{forget['group']} in {np.atleast_1d(forget['forget']).tolist()}"
+    if 'group' in forget:
+        return f"{forget['group']} in {np.atleast_1d(forget['forget']).tolist()}" + (' (observations)' if forget.get('closure') else '')
     lo, hi, closed = forget.get('low'), forget.get('high'), forget.get('closed', 'both')
     lo = '' if lo is None else f"{lo:g} {'<=' if closed in ('both', 'left') else '<'} "
     hi = '' if hi is None else f" {'<=' if closed in ('both', 'right') else '<'} {hi:g}"
     return f'{lo}{target}{hi}'
+
+def _touching(ds, observed:np.ndarray)->np.ndarray:
+    "Which rows of a windowed dataset (or a `Subset` of one) read or predict a marked observation."
+    if isinstance(ds, Subset): return _touching(ds.dataset, observed)[np.asarray(ds.indices, dtype=np.int64)]
+    if not hasattr(ds, 'touching'): raise ValueError(f"a rule on observations needs windowed data (a WindowDataset), got {type(ds).__name__}")
+    return ds.touching(observed)
 
 @dataclass(repr=False, eq=False)
 class DataBundle:
@@ -38,7 +45,7 @@ class DataBundle:
     target:str='y' # what the target is, e.g. "angle"
     unit:str='' # its unit, e.g. "degrees"
     loss:str='l1' # suggested loss name for `drunlearn.train.get_loss`
-    forget:dict|None=None # suggested forget rule: dict(low=, high=, closed='both') on scalar targets (as `ForgetSplit.from_range`), or dict(group=name, forget=ids)
+    forget:dict|None=None # suggested forget rule: dict(low=, high=, closed='both') on scalar targets (as `ForgetSplit.from_range`), or dict(group=name, forget=ids, closure=)
     groups:dict=field(default_factory=dict) # group name -> {split name -> array with one id per row}
     model:dict|None=None # suggested model: dict(name=<a drunlearn.models class>, **its keyword arguments)
     info:dict=field(default_factory=dict) # provenance, normalisation statistics, anything else
@@ -51,7 +58,10 @@ class DataBundle:
         if f is not None:
             if not isinstance(f, dict): raise TypeError(f'forget must be a dict, got {type(f).__name__}')
             if 'group' in f:
-                if set(f) != {'group', 'forget'}: raise ValueError(f"a group rule is dict(group=name, forget=ids), got keys {sorted(f)}")
+                if not {'group', 'forget'} <= set(f) <= {'group', 'forget', 'closure'}:
+                    raise ValueError(f"a group rule is dict(group=name, forget=ids, closure=False), got keys {sorted(f)}")
+                if f.get('closure') and f['group'] not in self.info.get('observations', {}):
+                    raise ValueError(f"closure needs the group {f['group']!r} per observation (info['observations']), which this bundle does not have")
                 if f['group'] not in self.groups: raise ValueError(f"forget names the group {f['group']!r}, but groups has {sorted(self.groups)}")
             elif not set(f) <= {'low', 'high', 'closed'} or (f.get('low') is None and f.get('high') is None):
                 raise ValueError(f"a range rule is dict(low=, high=, closed=) with low or high given, got {f}")
@@ -71,7 +81,12 @@ class DataBundle:
     @property
     def rule(self)->str|None:
         "The suggested forget rule in words."
-        return None if self.forget is None else _rule_text(self.forget, self.target)
+        f = self.forget
+        return None if f is None else _rule_text({**f, 'closure': self._closure(f)} if 'group' in f else f, self.target)
+
+    def _closure(self, f:dict)->bool:
+        "Whether a group rule forgets observations (every row reading or predicting one): the default where the bundle has them."
+        return bool(f.get('closure', f['group'] in self.info.get('observations', {})))
 
     def forget_mask(self,
         split:str='train', # 'train', 'valid' or 'test'
@@ -79,7 +94,10 @@ class DataBundle:
         "Boolean array: which rows of `split` the suggested forget rule selects."
         ds, f = self._split(split), self.forget
         if f is None: raise ValueError(f'the {self.name} bundle has no suggested forget rule; build a ForgetSplit yourself')
-        if 'group' in f: return np.isin(self.groups[f['group']][split], np.atleast_1d(f['forget']))
+        if 'group' in f:
+            if self._closure(f):                          # every row that reads or predicts a forgotten observation
+                return _touching(ds, np.isin(self.info['observations'][f['group']], np.atleast_1d(f['forget'])))
+            return np.isin(self.groups[f['group']][split], np.atleast_1d(f['forget']))
         y = get_targets(ds)
         if y.ndim != 1: raise ValueError(f'a target-range rule needs scalar targets; {split} has targets of shape {y.shape}')
         lo, hi, closed = f.get('low'), f.get('high'), f.get('closed', 'both')
@@ -94,6 +112,7 @@ class DataBundle:
         "The `ForgetSplit` of `split` by the suggested forget rule."
         ds, f = self._split(split), self.forget
         if f is None: raise ValueError(f'the {self.name} bundle has no suggested forget rule; build a ForgetSplit yourself')
+        if 'group' in f and self._closure(f): return ForgetSplit(ds, self.forget_mask(split), rule=self.rule)
         if 'group' in f: return ForgetSplit.from_groups(ds, self.groups[f['group']][split], f['forget'])
         return ForgetSplit.from_range(ds, low=f.get('low'), high=f.get('high'), closed=f.get('closed', 'both'))
 

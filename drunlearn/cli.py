@@ -6,17 +6,91 @@ Docs: https://drunlearn.github.io/drunlearn/cli.html.md"""
 
 # %% ../nbs/24_cli.ipynb #09b83c99
 from __future__ import annotations
-import argparse, json, signal, sys, threading, time
+import argparse, signal, sys, textwrap, threading, time
 from pathlib import Path
-from .study import StudyConfig, PRESETS, run_study, write_report, check_report_out
 from .files import Terminated
-from .datasets import DATASETS
-from .unlearn import METHODS
 
 # %% auto #0
-__all__ = ['load_config_file', 'main']
+__all__ = ['main', 'load_config_file']
+
+# %% ../nbs/24_cli.ipynb #a92f2382
+# The names --help lists, kept here so that building the parser imports no torch. tests/test_cli.py checks
+# that they equal drunlearn.datasets.DATASETS, the datasets with a preset in drunlearn.study.PRESETS, and
+# drunlearn.unlearn.METHODS without 'retrain'.
+_DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor', 'age_dir', 'stsb', 'electricity')
+_PRESET_DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor')   # these need no files
+_METHODS = ('finetune', 'gaussian', 'blindspot')
+
+def _build_parser()->argparse.ArgumentParser:
+    "The argument parser of the `drunlearn` command (options not given stay out of the namespace)."
+    S = argparse.SUPPRESS
+    p = argparse.ArgumentParser(prog='drunlearn', argument_default=S, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill('Run a deep regression unlearning study: train the Original model, unlearn the forget rows '
+                                  'with each method, evaluate every model against Retrain (the exact answer), print a table '
+                                  'and write a report folder.', 78),
+        epilog='\n'.join(textwrap.fill(s, 78) for s in (
+            'Every option is also a key of a --config file (TOML or YAML; use _ for -). Options on the command line win.',
+            f"Datasets that need no files: {', '.join(_PRESET_DATASETS)}; with files (give dataset_options in a config): "
+            f"{', '.join(k for k in _DATASETS if k not in _PRESET_DATASETS)}.")))
+    p.add_argument('--dataset', help=f"dataset name (default: digits); one of: {', '.join(_DATASETS)}")
+    p.add_argument('--forget', help='forget rule on the target, e.g. "y<=30", "y<2", "10<=y<=30", or a group rule such as '
+                                    '"daytype==weekend"; or a .npz mask file with boolean arrays train and test (default: the dataset\'s own rule)')
+    p.add_argument('--methods', help=f"comma-separated unlearning methods besides Retrain (default: finetune,gaussian,blindspot); from: "
+                                     f"{', '.join(_METHODS)}")
+    p.add_argument('--epochs', type=int, help="epochs of the Original and Retrain (default: the dataset's preset)")
+    p.add_argument('--seeds', help="seeds as a list '0,1,2' or a count '3' (default: 0)")
+    p.add_argument('--device', help="'auto' (CUDA when available, the default), 'cpu', 'cuda' or 'cuda:N'")
+    p.add_argument('--out', help='report folder: new, empty, or a previous report, which is replaced whole; a folder holding other '
+                                 'files is refused before any training (default: drunlearn-report)')
+    p.add_argument('--quick', action='store_true', help='a smoke run in seconds: 256 rows, 2 epochs, a few unlearning steps')
+    p.add_argument('--max-rows', dest='max_rows', type=int, help='use at most this many training rows (a seeded sample)')
+    p.add_argument('--threads', type=int, help='torch CPU threads during the study (default: 1, fastest for the built-in models)')
+    p.add_argument('--ain', action='store_true', help='also compute the anamnesis index (a relearning run per model)')
+    p.add_argument('--no-mia', dest='mia', action='store_false', help='skip the membership-inference attacks')
+    p.add_argument('--config', help='a TOML or YAML file with any of these keys')
+    return p
 
 # %% ../nbs/24_cli.ipynb #2f6f6a86
+def _config(argv)->StudyConfig:
+    "The checked configuration from the command line (and its config file)."
+    ns = vars(_build_parser().parse_args(argv))
+    path = ns.pop('config', None)
+    d = load_config_file(path) if path else {}
+    d.update(ns)
+    from drunlearn.study import StudyConfig       # torch and the study load only once the options parse
+    return StudyConfig.from_dict(d)
+
+def _on_sigterm(signum, frame): raise Terminated('terminated by SIGTERM')
+
+def main(
+    argv:list|None=None, # the arguments (default: sys.argv[1:])
+)->int: # exit status: 0 done, 2 bad options, 130 Ctrl-C, 143 SIGTERM
+    "Run the `drunlearn` command."
+    err = lambda msg: print(f'drunlearn: error: {msg}', file=sys.stderr)
+    try:
+        cfg = _config(argv)
+        from drunlearn.study import check_report_out, run_study, write_report
+        check_report_out(cfg.out)                  # a bad --out costs nothing: it is refused before any training
+    except SystemExit as e: return int(e.code or 0)   # argparse printed the usage or --help
+    except (ValueError, TypeError) as e: err(e); return 2
+    log = lambda s: print(f'[{time.strftime("%H:%M:%S")}] {s}', flush=True)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
+    try:
+        res = run_study(cfg, log=log)
+        from drunlearn.viz import results_table
+        print(results_table(res.results).to_string())
+        out = write_report(res, cfg.out)
+    except (KeyboardInterrupt, Terminated) as e:
+        print(f"drunlearn: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; no new report was written", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except (ValueError, TypeError, FileNotFoundError) as e: err(e); return 2
+    finally:
+        if main_thread: signal.signal(signal.SIGTERM, old)
+    print(f'report: {out}')
+    return 0
+
+# %% ../nbs/24_cli.ipynb #5a7e0c11
 def load_config_file(
     path:str|Path, # a .toml, .yaml or .yml file
 )->dict: # its keys (a top-level [drunlearn] table is unwrapped)
@@ -38,68 +112,3 @@ def load_config_file(
     if not isinstance(d, dict): raise ValueError(f'config file {str(p)!r} must hold a mapping of keys to values')
     if set(d) == {'drunlearn'} and isinstance(d['drunlearn'], dict): d = d['drunlearn']
     return d
-
-# %% ../nbs/24_cli.ipynb #a92f2382
-def _build_parser()->argparse.ArgumentParser:
-    "The argument parser of the `drunlearn` command (options not given stay out of the namespace)."
-    S = argparse.SUPPRESS
-    p = argparse.ArgumentParser(prog='drunlearn', argument_default=S, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description='Run a deep regression unlearning study: train the Original model, unlearn the forget rows with each '
-                    'method, evaluate every model against Retrain (the exact answer), print a table and write a report folder.',
-        epilog='Every option is also a key of a --config file (TOML or YAML; use _ for -). Options on the command line win.\n'
-               f"Datasets that need no files: {', '.join(k for k in DATASETS if k in PRESETS)}; with files (give dataset_options in a config): "
-               f"{', '.join(k for k in DATASETS if k not in PRESETS)}.")
-    p.add_argument('--dataset', help=f"dataset name (default: digits); one of: {', '.join(DATASETS)}")
-    p.add_argument('--forget', help='forget rule on the target, e.g. "y<=30", "y<2", "10<=y<=30", or a group rule such as '
-                                    '"daytype==weekend"; or a .npz mask file with boolean arrays train and test (default: the dataset\'s own rule)')
-    p.add_argument('--methods', help=f"comma-separated unlearning methods besides Retrain (default: finetune,gaussian,blindspot); from: "
-                                     f"{', '.join(m for m in METHODS if m != 'retrain')}")
-    p.add_argument('--epochs', type=int, help="epochs of the Original and Retrain (default: the dataset's preset)")
-    p.add_argument('--seeds', help="seeds as a list '0,1,2' or a count '3' (default: 0)")
-    p.add_argument('--device', help="'auto' (CUDA when available, the default), 'cpu', 'cuda' or 'cuda:N'")
-    p.add_argument('--out', help='report folder: new, empty, or a previous report, which is replaced whole; a folder holding other '
-                                 'files is refused before any training (default: drunlearn-report)')
-    p.add_argument('--quick', action='store_true', help='a smoke run in seconds: 256 rows, 2 epochs, a few unlearning steps')
-    p.add_argument('--max-rows', dest='max_rows', type=int, help='use at most this many training rows (a seeded sample)')
-    p.add_argument('--threads', type=int, help='torch CPU threads during the study (default: 1, fastest for the built-in models)')
-    p.add_argument('--ain', action='store_true', help='also compute the anamnesis index (a relearning run per model)')
-    p.add_argument('--no-mia', dest='mia', action='store_false', help='skip the membership-inference attacks')
-    p.add_argument('--config', help='a TOML or YAML file with any of these keys')
-    return p
-
-def _config(argv)->StudyConfig:
-    "The checked configuration from the command line (and its config file)."
-    ns = vars(_build_parser().parse_args(argv))
-    path = ns.pop('config', None)
-    d = load_config_file(path) if path else {}
-    d.update(ns)
-    return StudyConfig.from_dict(d)
-
-def _on_sigterm(signum, frame): raise Terminated('terminated by SIGTERM')
-
-def main(
-    argv:list|None=None, # the arguments (default: sys.argv[1:])
-)->int: # the exit status: 0 done, 2 bad options or configuration, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
-    "Run the `drunlearn` command."
-    err = lambda msg: print(f'drunlearn: error: {msg}', file=sys.stderr)
-    try:
-        cfg = _config(argv)
-        check_report_out(cfg.out)                  # a bad --out costs nothing: it is refused before any training
-    except SystemExit as e: return int(e.code or 0)   # argparse printed the usage or --help
-    except (ValueError, TypeError) as e: err(e); return 2
-    log = lambda s: print(f'[{time.strftime("%H:%M:%S")}] {s}', flush=True)
-    main_thread = threading.current_thread() is threading.main_thread()
-    if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
-    try:
-        res = run_study(cfg, log=log)
-        from drunlearn.viz import results_table
-        print(results_table(res.results).to_string())
-        out = write_report(res, cfg.out)
-    except (KeyboardInterrupt, Terminated) as e:
-        print(f"drunlearn: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; no new report was written", file=sys.stderr)
-        return 143 if isinstance(e, Terminated) else 130
-    except (ValueError, TypeError, FileNotFoundError) as e: err(e); return 2
-    finally:
-        if main_thread: signal.signal(signal.SIGTERM, old)
-    print(f'report: {out}')
-    return 0

@@ -263,7 +263,7 @@ def window_bundle(
     name:str='windows', # the bundle's name
     series_name:str='series', # what a series is, e.g. "customer"
     unit:str='', # unit of the raw values
-    forget=None, # suggested forget rule (default: the first series)
+    forget=None, # suggested forget rule (default: the first series); a rule on 'daytype' or 'period' forgets the observations (see below) unless it says closure=False
 )->DataBundle:
     "A forecasting task from aligned series: windows of `enc` past steps → `horizon` next values, per period."
     if not isinstance(df, pd.DataFrame) or not isinstance(df.index, pd.DatetimeIndex): raise TypeError('df must be a DataFrame with a DatetimeIndex')
@@ -298,7 +298,9 @@ def window_bundle(
     info = dict(enc=enc, horizon=horizon, stride=stride, norm=norm, quantiles=tuple(quantiles), series_name=series_name,
                 output_shape=(horizon, len(quantiles)),
                 stats=pd.DataFrame(dict(mean=mean, std=std), index=names), features=['value', 'day_sin', 'day_cos', 'week_sin', 'week_cos'],
-                periods={k: (str(times[max(a, 0) if k == 'train' else a + enc]), str(times[b - 1])) for k, (a, b) in spans.items()})
+                periods={k: (str(times[max(a, 0) if k == 'train' else a + enc]), str(times[b - 1])) for k, (a, b) in spans.items()},
+                observations=dict(daytype=np.where(times.day_of_week >= 5, 'weekend', 'weekday'),   # per time step
+                                  period=np.array([f'{y}-W{w:02d}' for y, w in zip(times.isocalendar().year, times.isocalendar().week)])))
     return DataBundle(name, **sets, target=f'next {horizon} values', unit=unit if norm == 'none' else f'{unit} ({norm}-normalised)'.strip(),
                       loss='pinball', forget=forget or dict(group='series', forget=str(names[0])), groups=groups,
                       model=dict(name='LSTMRegressor', input_size=sets['train'].n_features, out_dim=horizon * len(quantiles)), info=info)
@@ -321,14 +323,14 @@ def load_electricity(
 
 # %% ../nbs/20_datasets.ipynb #fae27c2a
 def taylor_demand(
-    enc:int=336, # encoder half-hours (336: a week)
+    enc:int=96, # encoder half-hours (96: two days)
     horizon:int=48, # forecast half-hours (48: a day)
     stride:int=1, # half-hours between window starts
     valid_weeks:int=1, # weeks for validation (before the test weeks)
     test_weeks:int=2, # weeks at the end for testing
     norm:str='zscore', # normalisation with training-period statistics ('zscore', 'mean', 'none')
     quantiles=(0.1, 0.5, 0.9), # forecast quantiles
-    forget=None, # suggested forget rule (default: dict(group='daytype', forget='weekend'))
+    forget=None, # suggested forget rule (default: the weekend's observations, dict(group='daytype', forget='weekend'))
 )->DataBundle:
     "Half-hourly electricity demand of England and Wales (summer 2000, from pmdarima) as a forecasting `DataBundle`."
     ds = require('pmdarima.datasets', 'pmdarima', 'taylor_demand')

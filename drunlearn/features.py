@@ -282,6 +282,17 @@ class WindowDataset(Dataset):
         if self.times is None: raise ValueError('this WindowDataset has no times')
         return self.times[self.starts + self.enc + step]
 
+    def touching(self,
+        observed, # booleans over the time axis: (T,) for every series, or (T, S) per series
+    )->np.ndarray: # one boolean per window
+        "Which windows read or predict a marked observation: any step of their encoder or horizon is marked."
+        m = np.asarray(observed, bool)
+        T, S = self.series.shape
+        if m.shape not in ((T,), (T, S)): raise ValueError(f"observed must have shape ({T},) or ({T}, {S}), got {m.shape}")
+        cs = np.concatenate([np.zeros((1,) + m.shape[1:], np.int64), np.cumsum(m, 0)])   # marked steps before each step
+        a, b = self.starts, self.starts + self.enc + self.horizon
+        return (cs[b] - cs[a] > 0) if m.ndim == 1 else (cs[b, self.ids] - cs[a, self.ids] > 0)
+
 # %% ../nbs/19_features.ipynb #8ef3a952
 def calendar_features(
     times, # timestamps (a DatetimeIndex or anything `pd.DatetimeIndex` takes)

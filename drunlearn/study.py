@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, os, re, shutil, time, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
@@ -37,7 +38,7 @@ def _id(v:str):
     except ValueError: return v
 
 def parse_forget(
-    rule:str, # e.g. "y<=30", "10<=y<2", "angle<=-30", "daytype==weekend", "series in 3,7"
+    rule:str, # e.g. "y<=30", "10<=y<20", "daytype==weekend", "series in 3,7"
     target:str='y', # the target's name, accepted besides `y`
     groups=(), # names of the dataset's groups, for group rules
 )->dict: # dict(low=, high=, closed=) or dict(group=, forget=)
@@ -217,8 +218,8 @@ class StudyResult:
 
 def run_study(
     config:StudyConfig|dict|None=None, # the study; None: the defaults
-    log=print, # called with one line of progress text at a time; None: silent
-    models_out:dict|None=None, # if a dict, receives the trained models of the last seed (name → model)
+    log:Callable|None=print, # gets each line of progress; None: silent
+    models_out:dict|None=None, # a dict to receive the last seed's models
 )->StudyResult:
     "Train, unlearn with every method, and evaluate against Retrain over the configured seeds."
     config = StudyConfig() if config is None else config
@@ -238,8 +239,8 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
         raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the test rows, "
                          f"got {train.n_forget} and {test.n_forget}" + _max_rows_hint(cfg) + "; or turn them off (mia = false, --no-mia)")
     dev, loss = get_device(cfg['device']), bundle.loss
-    say(f"data: {bundle.name}, {len(train)} training rows, forget {train.n_forget} ({train.rule or 'mask file'}), "
-        f"test {len(test)} ({test.n_forget} forget); device {dev}")
+    say(f"data: {bundle.name}, {len(train)} training rows, {len(test)} test rows; device {dev}")
+    say(f"forget {train.rule or 'mask file'}: {train.n_forget} training rows, {test.n_forget} test rows")
     recipe = dict(loss=loss, epochs=cfg['epochs'], lr=cfg['lr'], batch_size=cfg['batch_size'], device=dev, progress=False)
     tables, timings, relative, attack = [], {}, {}, {}
     for i, seed in enumerate(cfg['seeds']):
@@ -360,9 +361,9 @@ def _write_files(res:StudyResult, folder:Path):
 
 def write_report(
     res:StudyResult, # what `run_study` returned
-    out:str|Path, # the report folder: new, empty, or a previous report (replaced whole); anything else is refused
+    out:str|Path, # a new or empty folder, or a previous report (replaced whole)
 )->Path: # the report folder
-    "Write report.json, report.md and the figures into `out`, atomically: `out` always holds the old report or the new one."
+    "Write report.json, report.md and the figures into `out`, atomically (old report or new, never half)."
     out = check_report_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_litter(out, _remove_report)             # temporary folders of writers that were killed outright

@@ -20,12 +20,16 @@ __all__ = ['model_order', 'model_palette', 'results_table', 'relative_difference
 # %% ../nbs/21_viz.ipynb #4da24b77
 _METHOD_ORDER = ('original', 'retrain', 'finetune', 'gaussian', 'blindspot')
 
-def model_order(names)->list:
+def model_order(
+    names, # model names, in any order (duplicates are dropped)
+)->list: # the names, reordered
     "`names` in the paper's reading order (Original, Retrain, Finetune, Gaussian, Blindspot), others after."
     names = list(dict.fromkeys(names))
     return [n for n in _METHOD_ORDER if n in names] + [n for n in names if n not in _METHOD_ORDER]
 
-def model_palette(names)->dict:
+def model_palette(
+    names, # model names
+)->dict: # model name → matplotlib colour, in `model_order`
     "A colour per model name: Retrain black, Original grey, the others from seaborn's colour-blind palette."
     cb = sns.color_palette('colorblind', 10)
     fixed = dict(retrain='black', original='0.55', finetune=cb[0], gaussian=cb[1], blindspot=cb[2])
@@ -58,8 +62,8 @@ def _summarize(
     return g.loc[model_order(g.index)]
 
 def results_table(
-    results:pd.DataFrame, # evaluate_unlearning tables, stacked (one row per model and seed)
-    metrics=None, # columns to show; None: the errors, distances, attacks, AIN and seconds that are present
+    results:pd.DataFrame, # evaluate_unlearning tables, one row per model and seed
+    metrics=None, # columns to show; None: every key metric present
     digits:int=3, # significant digits
 )->pd.DataFrame: # strings 'mean ± std', one row per model
     "One row per model, each metric as 'mean ± std' over seeds (the value alone for one seed)."
@@ -77,12 +81,12 @@ def results_table(
 
 # %% ../nbs/21_viz.ipynb #e69027db
 def relative_difference_plot(
-    rel:dict, # model name → per-sample relative differences from Retrain (non-negative)
+    rel:dict, # model name → per-sample relative differences from Retrain (>= 0)
     ax=None, # matplotlib Axes to draw on; None: a new figure
     log:bool=True, # log-scaled x axis (values are clipped below at `floor`)
     floor:float=1e-4, # smallest value shown on a log axis
-    title:str|None='Relative difference from Retrain on the forget set',
-):
+    title:str|None='Relative difference from Retrain on the forget set', # or None
+)->plt.Axes: # the Axes drawn on
     "Density (KDE) of each model's per-sample relative difference from Retrain."
     if not isinstance(rel, dict) or not rel: raise ValueError('rel must be a non-empty dict: model name → array of relative differences')
     vals = {k: check_array(v, f'rel[{k!r}]', ndim=(1, 2)).reshape(-1) for k, v in rel.items()}
@@ -105,12 +109,12 @@ def relative_difference_plot(
 
 # %% ../nbs/21_viz.ipynb #902379d3
 def forget_retain_plot(
-    results:pd.DataFrame, # evaluate_unlearning tables (one row per model, or per model and seed)
+    results:pd.DataFrame, # evaluate_unlearning tables (per model, or model and seed)
     ax=None, # matplotlib Axes to draw on; None: a new figure
     x:str='retain_error', # column on the horizontal axis
     y:str='forget_error', # column on the vertical axis
-    title:str|None='Forget error against retain error (test set)',
-):
+    title:str|None='Forget error against retain error (test set)', # or None
+)->plt.Axes: # the Axes drawn on
     "Each model's forget error against its retain error, mean ± std over seeds."
     s = _summarize(results, [x, y])
     ax, pal = _axes(ax), model_palette(s.index)
@@ -125,17 +129,19 @@ def forget_retain_plot(
 
 # %% ../nbs/21_viz.ipynb #36aff1dc
 def mia_roc_plot(
-    losses:dict, # model name → (losses on forget rows, losses on test rows), per-sample
+    losses:dict, # model name → (per-sample losses on forget rows, on test rows)
     ax=None, # matplotlib Axes to draw on; None: a new figure
-    title:str|None='Loss-threshold attack: forget rows vs test rows',
-):
+    title:str|None='Loss-threshold attack: forget rows vs test rows', # or None
+)->plt.Axes: # the Axes drawn on
     "ROC curve of the loss-threshold membership attack for each model, with its AUC in the legend."
     if not isinstance(losses, dict) or not losses: raise ValueError('losses must be a non-empty dict: model name → (forget losses, test losses)')
-    ax, pal = _axes(ax, (4, 4)), model_palette(losses)
-    for k in model_order(losses):
+    pairs = {}
+    for k in model_order(losses):                # check every input before drawing anything
         pair = losses[k]
         if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise ValueError(f'losses[{k!r}] must be a pair (forget losses, test losses)')
-        lf, lt = (check_array(a, f'losses[{k!r}][{i}]', ndim=1) for i, a in enumerate(pair))
+        pairs[k] = [check_array(a, f'losses[{k!r}][{i}]', ndim=1) for i, a in enumerate(pair)]
+    ax, pal = _axes(ax, (4, 4)), model_palette(losses)
+    for k, (lf, lt) in pairs.items():
         labels = np.r_[np.ones(len(lf)), np.zeros(len(lt))]
         fpr, tpr, _ = roc_curve(labels, -np.r_[lf, lt])
         auc = np.trapezoid(tpr, fpr) if hasattr(np, 'trapezoid') else np.trapz(tpr, fpr)
@@ -150,10 +156,10 @@ def mia_roc_plot(
 # %% ../nbs/21_viz.ipynb #863ad167
 def gap_plot(
     results:pd.DataFrame, # evaluate_unlearning tables with `<metric>_gap` columns
-    metrics=('forget_error', 'w1', 'act_dist', 'mia_svc'), # metrics whose gaps to show (those present)
+    metrics=('forget_error', 'w1', 'act_dist', 'mia_svc'), # shown if present
     retrain_key:str='retrain', # the model left out (its gaps are 0)
-):
-    "A bar panel per metric: each model's absolute gap to Retrain, mean ± std over seeds. Returns the Figure."
+)->plt.Figure: # one panel per metric
+    "A bar panel per metric: each model's absolute gap to Retrain, mean ± std over seeds."
     df = _by_model(results)
     cols = [f'{m}_gap' for m in metrics if f'{m}_gap' in df.columns]
     if not cols: raise ValueError(f'results has none of the gap columns {[m + "_gap" for m in metrics]}')

@@ -34,10 +34,10 @@ def _explorer_data(seed:int=0)->DataBundle:
 class UnlearningExplorer(W.VBox):
     "Forget-range slider, method picker and an Unlearn button above a metrics table and a figure."
     def __init__(self,
-        bundle:DataBundle|None=None, # data with scalar targets; None: `_explorer_data()`
-        model=None, # a trained Original; None: an MLP trained here on `bundle.train`
+        bundle:DataBundle|None=None, # data with scalar targets; None: rotated digits
+        model=None, # a trained Original; None: an MLP trained here
         methods=('finetune', 'gaussian', 'blindspot'), # methods ticked at the start
-        epochs:int=30, # epochs of the Original (when trained here) and of Retrain
+        epochs:int=30, # epochs of the Original (if trained here) and of Retrain
         steps:int=40, # minimum optimizer steps of each unlearning method
         seed:int=0, # seed of training and unlearning
         mia:bool=False, # also run the membership attacks (slower)
@@ -73,7 +73,9 @@ class UnlearningExplorer(W.VBox):
         super().__init__([W.HBox([self.slider, self.methods, self.button]), self.status, self.table, self.plot])
         self.update()
 
-    def split(self, data)->ForgetSplit:
+    def split(self,
+        data, # a Dataset with scalar targets
+    )->ForgetSplit:
         "The split of `data` (a Dataset) by the slider's range."
         lo, hi = self.slider.value
         return ForgetSplit.from_range(data, low=lo, high=hi)

@@ -15,6 +15,33 @@ def test_help_lists_every_option():
     for opt in ('--dataset', '--forget', '--methods', '--epochs', '--seeds', '--device', '--out', '--quick', '--config'):
         assert opt in r.stdout, opt
 
+def test_help_fits_a_terminal():
+    r = subprocess.run([sys.executable, '-m', 'drunlearn', '--help'], env={**ENV, 'COLUMNS': '80'}, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and max(len(l) for l in r.stdout.splitlines()) <= 80, r.stdout
+
+def test_help_names_match_the_registries():
+    "The names --help lists are kept in drunlearn.cli (so the parser needs no torch); they must equal the registries."
+    from drunlearn import cli
+    from drunlearn.datasets import DATASETS
+    from drunlearn.unlearn import METHODS
+    from drunlearn.study import PRESETS
+    assert list(cli._DATASETS) == list(DATASETS)
+    assert list(cli._PRESET_DATASETS) == [k for k in DATASETS if k in PRESETS]
+    assert list(cli._METHODS) == [m for m in METHODS if m != 'retrain']
+
+def test_help_and_usage_errors_import_no_heavy_modules():
+    "--help and argument errors answer without importing torch, scikit-learn or the study stack."
+    code = ("import contextlib, io, sys\n"
+            "import drunlearn.cli as c\n"
+            "c._build_parser().format_help()\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "    codes = c.main(['--help']), c.main(['--frobnicate']), c.main(['--epochs', 'many'])\n"
+            "heavy = ('torch', 'sklearn', 'pandas', 'numba', 'matplotlib', 'drunlearn.study', 'drunlearn.datasets', 'drunlearn.unlearn')\n"
+            "print(codes, sorted(m for m in heavy if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, '-c', code], env=ENV, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == '(0, 2, 2) []', r.stdout
+
 @pytest.mark.parametrize('args, message', [
     (['--methods', 'blindspot,oops'], "methods must be one of"),
     (['--dataset', 'mnist'], "dataset must be one of"),
