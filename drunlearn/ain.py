@@ -15,7 +15,30 @@ from .losses import get_loss
 from .train import Callback, CancelFitException, fit, make_loader, _n_batches, to_device
 
 # %% auto #0
-__all__ = ['relearn_steps', 'anamnesis_index']
+__all__ = ['anamnesis_index', 'relearn_steps']
+
+# %% ../nbs/15_ain.ipynb #202f497b
+def _ain_ratio(steps:int, gold_steps:int)->float: return steps / gold_steps if gold_steps else float('nan')
+
+def anamnesis_index(
+    model:nn.Module, # the unlearned model
+    gold:nn.Module, # Retrain, the model trained without the forget set
+    original:nn.Module, # the Original, whose forget-validation loss sets the target
+    train, # the full training set D (e.g. `split.dataset`), fine-tuned on
+    forget_valid, # the forget-validation rows (e.g. `valid.forget` of the validation `ForgetSplit`)
+    *,
+    alpha:float=0.05, # relearned means a loss at most `(1 + alpha)` times the Original's
+    **kwargs, # options of `relearn_steps`: loss, lr, batch_size, max_epochs, check_every, seed, device
+)->dict: # `ain`, `steps`, `retrain_steps`, `censored`, `retrain_censored`, `threshold`, `original_loss`, `max_steps`
+    "AIN: the steps `model` takes to relearn the forget set over the steps Retrain takes (both on copies)."
+    check_module(original, 'original')
+    alpha = check_positive(alpha, 'alpha', allow_zero=True)
+    fv = _device_batches(as_dataset(forget_valid, 'forget_valid'), original)
+    original_loss = _batches_loss(original, fv, get_loss(kwargs.get('loss', 'l1')))
+    threshold = (1 + alpha) * original_loss
+    r, g = relearn_steps(model, train, forget_valid, threshold, **kwargs), relearn_steps(gold, train, forget_valid, threshold, **kwargs)
+    return dict(ain=_ain_ratio(r['steps'], g['steps']), steps=r['steps'], retrain_steps=g['steps'], censored=r['censored'],
+                retrain_censored=g['censored'], threshold=threshold, original_loss=original_loss, max_steps=r['max_steps'])
 
 # %% ../nbs/15_ain.ipynb #f968b316
 def _device_batches(data, model:nn.Module, batch_size:int=1024)->list:
@@ -70,26 +93,3 @@ def relearn_steps(
     h = fit(m, train, loss=loss_fn, epochs=max_epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
             device=model_device(m), callbacks=watch)
     return dict(steps=h.steps, censored=not watch.reached, loss=watch.loss, max_steps=max_steps)
-
-# %% ../nbs/15_ain.ipynb #202f497b
-def _ain_ratio(steps:int, gold_steps:int)->float: return steps / gold_steps if gold_steps else float('nan')
-
-def anamnesis_index(
-    model:nn.Module, # the unlearned model
-    gold:nn.Module, # Retrain, the model trained without the forget set
-    original:nn.Module, # the Original, whose forget-validation loss sets the target
-    train, # the full training set D (e.g. `split.dataset`), fine-tuned on
-    forget_valid, # the forget-validation rows (e.g. `valid.forget` of the validation `ForgetSplit`)
-    *,
-    alpha:float=0.05, # relearned means a loss at most `(1 + alpha)` times the Original's
-    **kwargs, # options of `relearn_steps`: loss, lr, batch_size, max_epochs, check_every, seed, device
-)->dict: # `ain`, `steps`, `retrain_steps`, `censored`, `retrain_censored`, `threshold`, `original_loss`, `max_steps`
-    "AIN: the steps `model` takes to relearn the forget set over the steps Retrain takes (both on copies)."
-    check_module(original, 'original')
-    alpha = check_positive(alpha, 'alpha', allow_zero=True)
-    fv = _device_batches(as_dataset(forget_valid, 'forget_valid'), original)
-    original_loss = _batches_loss(original, fv, get_loss(kwargs.get('loss', 'l1')))
-    threshold = (1 + alpha) * original_loss
-    r, g = relearn_steps(model, train, forget_valid, threshold, **kwargs), relearn_steps(gold, train, forget_valid, threshold, **kwargs)
-    return dict(ain=_ain_ratio(r['steps'], g['steps']), steps=r['steps'], retrain_steps=g['steps'], censored=r['censored'],
-                retrain_censored=g['censored'], threshold=threshold, original_loss=original_loss, max_steps=r['max_steps'])

@@ -26,6 +26,88 @@ from .ain import relearn_steps, _ain_ratio, _batches_loss, _device_batches
 # %% auto #0
 __all__ = ['evaluate_unlearning']
 
+# %% ../nbs/16_evaluate.ipynb #37c97f76
+def evaluate_unlearning(
+    models:dict, # name → model, e.g. `{"original": m0, "retrain": mg, "blindspot": mb}`
+    split:ForgetSplit, # the training split (D, with its forget rows D_f)
+    test:ForgetSplit, # the test split, made by the same rule (`split.apply(test_dataset)`)
+    *,
+    valid:ForgetSplit|None=None, # validation split whose forget rows AIN watches; `None`: `test`'s
+    retrain_key:str='retrain', # the key of Retrain in `models`
+    original_key:str='original', # the key of the Original (needed for AIN only)
+    loss='l1', # the error and attack loss (see `drunlearn.losses.get_loss`): 'l1' for MAE, 'mse', ...
+    mia=True, # the three membership attacks: `True`, `False`, or a dict of options (see above)
+    ain=False, # the anamnesis index: `True`, `False`, or a dict of options (see above); costs training runs
+    hidden=False, # hidden-layer distances, `act_dist[<layer>]` columns: False (outputs only), True (default layers) or names
+    seed:int=0, # seed of the attacks' row draws and folds and of the AIN runs
+    batch_size:int=1024, # rows per inference batch
+    device=None, # where to run (None: CUDA when available); models elsewhere are copied there
+    times:dict|None=None, # name → unlearning seconds, overriding `model.unlearning_record['seconds']`
+)->pd.DataFrame: # one row per model, metric columns then `<metric>_gap` columns
+    "Measure each model of `models` against Retrain: errors, distances, membership attacks, AIN and time, with gaps."
+    mia, ain = _options(mia, _MIA_OPTS, 'mia'), _options(ain, _AIN_OPTS, 'ain')
+    models = _check_models(models, retrain_key, original_key, ain is not None)
+    split, test = _check_split(split, 'split'), _check_split(test, 'test')
+    _check_same_rule(split, test, 'test')
+    if valid is not None: valid = _check_split(valid, 'valid'); _check_same_rule(split, valid, 'valid')
+    seed, batch_size = check_seed(seed), check_positive(batch_size, 'batch_size', integer=True)
+    times, loss_fn = _check_times(times, models), get_loss(loss)
+    layers = None if hidden is False else default_layers(models[retrain_key]) if hidden is True else check_layers(models[retrain_key], hidden)
+    dev = get_device(device)
+    models = {k: m if model_device(m) == dev else copy_model(m).to(dev) for k, m in models.items()}
+    if mia is not None:
+        svc_cols, lr_cols = _check_features(mia['features'], "mia['features']"), _check_features(mia['logreg_features'], "mia['logreg_features']")
+        n_samples = _check_n_samples(mia['n_samples'])
+        nm_rows = test.forget_mask if check_choice(mia['nonmembers'], "mia['nonmembers']", ('test_forget', 'test')) == 'test_forget' \
+                  else np.ones(len(test), bool)
+        retain_rows = np.flatnonzero(~split.forget_mask)
+        k = min(len(retain_rows), len(test)) if n_samples is None else min(n_samples, len(retain_rows))
+        members = retain_rows[_sample_rows(len(retain_rows), k, np.random.default_rng(seed))]
+        members_ds, t_members = Subset(split.dataset, members.tolist()), split.targets[members]
+        folds = _attack_folds(mia['cv'], split.n_forget, int(nm_rows.sum()))
+
+    t_test, t_forget, fmask = test.targets, split.targets[split.forget_mask], test.forget_mask
+    gold = models[retrain_key]
+    g_forget = _predict(gold, split.forget, batch_size, t_forget, dev)
+    if ain is not None:
+        fv = (valid if valid is not None else test).forget
+        relearn = dict(loss=loss, lr=ain['lr'], batch_size=ain['batch_size'], max_epochs=ain['max_epochs'],
+                       check_every=ain['check_every'], seed=seed, device=dev)
+        original = models[original_key]
+        original_loss = _batches_loss(original, _device_batches(fv, original, batch_size), loss_fn)
+        threshold = (1 + check_positive(ain['alpha'], "ain['alpha']", allow_zero=True)) * original_loss
+        gold_run = relearn_steps(gold, split.dataset, fv, threshold, **relearn)
+
+    rows = {}
+    for name, m in models.items():
+        p_test, p_forget = _predict(m, test.dataset, batch_size, t_test, dev), _predict(m, split.forget, batch_size, t_forget, dev)
+        l_test = _per_sample_loss(loss_fn, p_test, t_test)
+        row = dict(retain_error=l_test[~fmask].mean(), forget_error=l_test[fmask].mean(), test_error=l_test.mean(),
+                   w1=prediction_w1(p_forget, g_forget), act_dist=output_distance(p_forget, g_forget))
+        if layers is not None:
+            row |= {f'act_dist[{k}]': v for k, v in hidden_distances(m, gold, split.forget, layers, batch_size=batch_size).items()}
+        if mia is not None:
+            p_members = _predict(m, members_ds, batch_size, t_members, dev)
+            row['mia_svc'] = svc_mia(_feats(p_members, t_members, svc_cols), _feats(p_test, t_test, svc_cols),
+                                     _feats(p_forget, t_forget, svc_cols), n_samples=k, seed=seed)
+            thr = loss_threshold_mia(_per_sample_loss(loss_fn, p_forget, t_forget), l_test[nm_rows], fpr=mia['fpr'])
+            row |= dict(mia_auc=thr['auc'], mia_tpr=thr['tpr'])
+            row['mia_logreg'] = logreg_mia(_feats(p_forget, t_forget, lr_cols), _feats(p_test[nm_rows], t_test[nm_rows], lr_cols),
+                                           cv=folds, seed=seed)
+        if ain is not None:
+            run = gold_run if name == retrain_key else relearn_steps(m, split.dataset, fv, threshold, **relearn)
+            row |= dict(ain=_ain_ratio(run['steps'], gold_run['steps']), relearn_steps=run['steps'], relearn_censored=run['censored'])
+        row['seconds'] = _seconds(name, models[name], times)
+        rows[name] = row
+    df = pd.DataFrame.from_dict(rows, orient='index').rename_axis('model')
+    df = _add_gaps(df, retrain_key)
+    df.attrs = dict(loss=loss_fn.name, seed=seed, retrain_key=retrain_key,
+                    n_forget=split.n_forget, n_test=len(test), n_test_forget=test.n_forget)
+    if mia is not None: df.attrs |= dict(mia_members=k, mia_nonmembers=mia['nonmembers'], fpr=mia['fpr'], mia_cv=folds)
+    if ain is not None: df.attrs |= dict(ain_threshold=threshold, ain_original_loss=original_loss, ain_retrain_steps=gold_run['steps'],
+                                         ain_retrain_censored=gold_run['censored'], ain_max_steps=gold_run['max_steps'])
+    return df
+
 # %% ../nbs/16_evaluate.ipynb #63ee8f07
 _MIA_OPTS = dict(n_samples=None, features=('abs_loss',), logreg_features=MIA_FEATURES, cv=5, fpr=0.01, nonmembers='test_forget')
 _AIN_OPTS = dict(alpha=0.05, lr=1e-3, batch_size=256, max_epochs=10, check_every=1)
@@ -101,85 +183,3 @@ def _add_gaps(df:pd.DataFrame, retrain_key:str)->pd.DataFrame:
     metrics = [c for c in df.columns if c not in _GAP_SKIP]
     gaps = (df[metrics] - df.loc[retrain_key, metrics]).abs().add_suffix('_gap')
     return pd.concat([df, gaps], axis=1)
-
-# %% ../nbs/16_evaluate.ipynb #37c97f76
-def evaluate_unlearning(
-    models:dict, # name → model, e.g. `{"original": m0, "retrain": mg, "blindspot": mb}`
-    split:ForgetSplit, # the training split (D, with its forget rows D_f)
-    test:ForgetSplit, # the test split, made by the same rule (`split.apply(test_dataset)`)
-    *,
-    valid:ForgetSplit|None=None, # validation split whose forget rows AIN watches; `None`: `test`'s
-    retrain_key:str='retrain', # the key of Retrain in `models`
-    original_key:str='original', # the key of the Original (needed for AIN only)
-    loss='l1', # the error and attack loss (see `drunlearn.train.get_loss`): 'l1' for MAE, 'mse', ...
-    mia=True, # the three membership attacks: `True`, `False`, or a dict of options (see above)
-    ain=False, # the anamnesis index: `True`, `False`, or a dict of options (see above); costs training runs
-    hidden=False, # hidden-layer distances, `act_dist[<layer>]` columns: False (outputs only), True (default layers) or names
-    seed:int=0, # seed of the attacks' row draws and folds and of the AIN runs
-    batch_size:int=1024, # rows per inference batch
-    device=None, # where to run (None: CUDA when available); models elsewhere are copied there
-    times:dict|None=None, # name → unlearning seconds, overriding `model.unlearning_record['seconds']`
-)->pd.DataFrame: # one row per model, metric columns then `<metric>_gap` columns
-    "Measure each model of `models` against Retrain: errors, distances, membership attacks, AIN and time, with gaps."
-    mia, ain = _options(mia, _MIA_OPTS, 'mia'), _options(ain, _AIN_OPTS, 'ain')
-    models = _check_models(models, retrain_key, original_key, ain is not None)
-    split, test = _check_split(split, 'split'), _check_split(test, 'test')
-    _check_same_rule(split, test, 'test')
-    if valid is not None: valid = _check_split(valid, 'valid'); _check_same_rule(split, valid, 'valid')
-    seed, batch_size = check_seed(seed), check_positive(batch_size, 'batch_size', integer=True)
-    times, loss_fn = _check_times(times, models), get_loss(loss)
-    layers = None if hidden is False else default_layers(models[retrain_key]) if hidden is True else check_layers(models[retrain_key], hidden)
-    dev = get_device(device)
-    models = {k: m if model_device(m) == dev else copy_model(m).to(dev) for k, m in models.items()}
-    if mia is not None:
-        svc_cols, lr_cols = _check_features(mia['features'], "mia['features']"), _check_features(mia['logreg_features'], "mia['logreg_features']")
-        n_samples = _check_n_samples(mia['n_samples'])
-        nm_rows = test.forget_mask if check_choice(mia['nonmembers'], "mia['nonmembers']", ('test_forget', 'test')) == 'test_forget' \
-                  else np.ones(len(test), bool)
-        retain_rows = np.flatnonzero(~split.forget_mask)
-        k = min(len(retain_rows), len(test)) if n_samples is None else min(n_samples, len(retain_rows))
-        members = retain_rows[_sample_rows(len(retain_rows), k, np.random.default_rng(seed))]
-        members_ds, t_members = Subset(split.dataset, members.tolist()), split.targets[members]
-        folds = _attack_folds(mia['cv'], split.n_forget, int(nm_rows.sum()))
-
-    t_test, t_forget, fmask = test.targets, split.targets[split.forget_mask], test.forget_mask
-    gold = models[retrain_key]
-    g_forget = _predict(gold, split.forget, batch_size, t_forget, dev)
-    if ain is not None:
-        fv = (valid if valid is not None else test).forget
-        relearn = dict(loss=loss, lr=ain['lr'], batch_size=ain['batch_size'], max_epochs=ain['max_epochs'],
-                       check_every=ain['check_every'], seed=seed, device=dev)
-        original = models[original_key]
-        original_loss = _batches_loss(original, _device_batches(fv, original, batch_size), loss_fn)
-        threshold = (1 + check_positive(ain['alpha'], "ain['alpha']", allow_zero=True)) * original_loss
-        gold_run = relearn_steps(gold, split.dataset, fv, threshold, **relearn)
-
-    rows = {}
-    for name, m in models.items():
-        p_test, p_forget = _predict(m, test.dataset, batch_size, t_test, dev), _predict(m, split.forget, batch_size, t_forget, dev)
-        l_test = _per_sample_loss(loss_fn, p_test, t_test)
-        row = dict(retain_error=l_test[~fmask].mean(), forget_error=l_test[fmask].mean(), test_error=l_test.mean(),
-                   w1=prediction_w1(p_forget, g_forget), act_dist=output_distance(p_forget, g_forget))
-        if layers is not None:
-            row |= {f'act_dist[{k}]': v for k, v in hidden_distances(m, gold, split.forget, layers, batch_size=batch_size).items()}
-        if mia is not None:
-            p_members = _predict(m, members_ds, batch_size, t_members, dev)
-            row['mia_svc'] = svc_mia(_feats(p_members, t_members, svc_cols), _feats(p_test, t_test, svc_cols),
-                                     _feats(p_forget, t_forget, svc_cols), n_samples=k, seed=seed)
-            thr = loss_threshold_mia(_per_sample_loss(loss_fn, p_forget, t_forget), l_test[nm_rows], fpr=mia['fpr'])
-            row |= dict(mia_auc=thr['auc'], mia_tpr=thr['tpr'])
-            row['mia_logreg'] = logreg_mia(_feats(p_forget, t_forget, lr_cols), _feats(p_test[nm_rows], t_test[nm_rows], lr_cols),
-                                           cv=folds, seed=seed)
-        if ain is not None:
-            run = gold_run if name == retrain_key else relearn_steps(m, split.dataset, fv, threshold, **relearn)
-            row |= dict(ain=_ain_ratio(run['steps'], gold_run['steps']), relearn_steps=run['steps'], relearn_censored=run['censored'])
-        row['seconds'] = _seconds(name, models[name], times)
-        rows[name] = row
-    df = pd.DataFrame.from_dict(rows, orient='index').rename_axis('model')
-    df = _add_gaps(df, retrain_key)
-    df.attrs = dict(loss=loss_fn.name, seed=seed, retrain_key=retrain_key,
-                    n_forget=split.n_forget, n_test=len(test), n_test_forget=test.n_forget)
-    if mia is not None: df.attrs |= dict(mia_members=k, mia_nonmembers=mia['nonmembers'], fpr=mia['fpr'], mia_cv=folds)
-    if ain is not None: df.attrs |= dict(ain_threshold=threshold, ain_original_loss=original_loss, ain_retrain_steps=gold_run['steps'],
-                                         ain_retrain_censored=gold_run['censored'], ain_max_steps=gold_run['max_steps'])
-    return df

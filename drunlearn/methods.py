@@ -42,7 +42,7 @@ def retrain(
     valid=None, # retained validation rows (a dataset, or a `ForgetSplit` whose retain part is used)
     scheduler='plateau', # as in `fit`
     model_factory:Callable|None=None, # `f() -> nn.Module` for a fresh model; None: `reset_parameters` on a copy
-    min_steps:int|None=None, # None: epochs × 47 (see above)
+    min_steps:int|None=None, # None: epochs × 47 (see `resolve_min_steps`)
     device=None, # None: CUDA when available
     amp=None, # mixed precision, as in `fit`
     progress:bool=False, # progress bar over epochs
@@ -141,6 +141,7 @@ def attention_map(
     q = a.pow(2).mean(1).flatten(1) if a.ndim > 2 else a
     return F.normalize(q, dim=1)
 
+# %% ../nbs/10_methods.ipynb #8f7e1dbf
 def at_loss(
     a:torch.Tensor, # activation of the student, (N, C, ...)
     b:torch.Tensor, # activation of the blindspot model at the same layer

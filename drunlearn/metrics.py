@@ -64,7 +64,9 @@ class StreamingMetric:
         if self.per_output: return self._finish(self.total / self.count)
         return float(self._finish(self.total.sum() / (self.count * len(self.total))))
 
-    def merge(self, other:StreamingMetric):
+    def merge(self,
+              other:StreamingMetric, # a metric of the same class and settings
+             ):
         "Add the state of `other` (same metric and settings) to this one; returns `self`."
         if type(other) is not type(self) or other._settings() != self._settings():
             raise ValueError(f"can only merge a {type(self).__name__} with the same settings, got {type(other).__name__}")
@@ -84,16 +86,19 @@ class MAE(StreamingMetric):
     name = 'mae'
     def _errors(self, p, t): return np.abs(p - t)
 
+# %% ../nbs/12_metrics.ipynb #59d8244b
 class MSE(StreamingMetric):
     "Streaming mean squared error."
     name = 'mse'
     def _errors(self, p, t): return np.square(p - t)
 
+# %% ../nbs/12_metrics.ipynb #513a73bf
 class RMSE(MSE):
     "Streaming root mean squared error: the square root of the MSE over all rows (not a mean of batch RMSEs)."
     name = 'rmse'
     def _finish(self, mean): return np.sqrt(mean)
 
+# %% ../nbs/12_metrics.ipynb #368d9a6e
 class Pinball(StreamingMetric):
     "Streaming pinball (quantile) loss: one quantile per output column, targets `(n,)` shared by all columns."
     name = 'pinball'

@@ -20,8 +20,8 @@ from .data import ArrayDataset, FlaggedDataset, as_dataset
 from .losses import get_loss
 
 # %% auto #0
-__all__ = ['make_loader', 'to_device', 'predict', 'evaluate', 'History', 'CancelFitException', 'CancelEpochException', 'Callback',
-           'FitRun', 'fit']
+__all__ = ['make_loader', 'to_device', 'predict', 'evaluate', 'History', 'Callback', 'FitRun', 'CancelFitException',
+           'CancelEpochException', 'fit']
 
 # %% ../nbs/08_train.ipynb #26dd9c3a
 class _EpochSampler(Sampler):
@@ -86,7 +86,7 @@ def make_loader(
     repeats:int=1, # full passes over the data per epoch
     device=None, # where batches go (`None`: CUDA when available); host tensors are pinned for a CUDA device
     num_workers:int=0, # DataLoader worker processes
-    sampler:Sampler|None=None, # replaces the default `_EpochSampler` (e.g. a `DistributedSampler`)
+    sampler:Sampler|None=None, # replaces the default seeded shuffling (e.g. a `DistributedSampler`)
 )->DataLoader:
     "A `DataLoader` with seeded shuffling, whole-pass repeats, and pinned memory on CUDA."
     ds = as_dataset(data, arity='x+')
@@ -189,6 +189,7 @@ def predict(
     if len(first) > 1 and torch.as_tensor(first[1]).ndim == 0 and out.ndim == 2 and out.shape[1] == 1: out = out[:, 0]
     return out
 
+# %% ../nbs/08_train.ipynb #610b7663
 def evaluate(
     model:nn.Module, # the model (left in its mode, on its device)
     data, # a `Dataset` with items `(x, y, ...)` or a tuple `(x, y)`
@@ -234,9 +235,6 @@ class History:
         return f"History({self.epochs} epochs, {self.steps} steps{last}{v}{', stopped early' if self.stopped_early else ''}{', cancelled' if self.cancelled else ''})"
 
 # %% ../nbs/08_train.ipynb #735af8a3
-class CancelFitException(Exception): "Raised by a callback to end `fit` now; the run ends as if its last epoch were over."
-class CancelEpochException(Exception): "Raised by a callback to end the current epoch now."
-
 class Callback:
     "Base class of `fit` callbacks: override the events you need; callbacks with a lower `order` run first."
     order = 0
@@ -246,9 +244,12 @@ class Callback:
     def after_epoch(self, run): pass
     def after_fit(self, run): pass
 
+# %% ../nbs/08_train.ipynb #afe9b67f
 class FitRun:
     "What a callback sees of a running `fit`: the model, optimizer, device, counters and history, and the last batch."
-    def __init__(self, **kw): self.__dict__.update(kw)
+    def __init__(self,
+                 **kw, # the run's state: model, net, opt, loader, device, dtype, step, epoch, batch, losses, history, ...
+                ): self.__dict__.update(kw)
     def __repr__(self): return f"FitRun(epoch={self.epoch}, step={self.step})"
 
 def _check_callbacks(callbacks)->list:
@@ -260,6 +261,12 @@ def _check_callbacks(callbacks)->list:
 
 def _emit(cbs:list, event:str, run:FitRun):
     for cb in cbs: getattr(cb, event)(run)
+
+# %% ../nbs/08_train.ipynb #e45e853b
+class CancelFitException(Exception): "Raised by a callback to end `fit` now; the run ends as if its last epoch were over."
+
+# %% ../nbs/08_train.ipynb #9d1c1763
+class CancelEpochException(Exception): "Raised by a callback to end the current epoch now."
 
 # %% ../nbs/08_train.ipynb #995565f3
 def _make_optimizer(optimizer, model, lr):
@@ -362,7 +369,7 @@ def fit(
     compile=False, # True, a backend name, or a dict: `torch.compile` the training forward pass
     num_workers:int=0, # DataLoader workers
     sampler:Callable|None=None, # factory `f(dataset, seed) -> Sampler` replacing the seeded shuffling (e.g. DDP)
-    step:Callable|None=None, # `f(model, batch, loss_fn) -> per-sample losses`; default `_train_step`
+    step:Callable|None=None, # `f(model, batch, loss_fn) -> per-sample losses`; default: `loss_fn(model(x), y)`
     callbacks=None, # `Callback`s (or one), called at `before_fit`, `before_epoch`, `after_batch`, `after_epoch`, `after_fit`
     progress:bool=False, # show a progress bar over epochs
 )->History:

@@ -19,8 +19,8 @@ from .data import ForgetSplit
 from .losses import PerSampleLoss, get_loss
 
 # %% auto #0
-__all__ = ['REF_STEPS_PER_EPOCH', 'METHODS', 'unlearn', 'resolve_min_steps', 'method_options', 'check_method_options',
-           'register_method']
+__all__ = ['METHODS', 'REF_STEPS_PER_EPOCH', 'unlearn', 'method_options', 'check_method_options', 'register_method',
+           'resolve_min_steps']
 
 # %% ../nbs/09_unlearn.ipynb #7bd336b3
 def _describe(v, where=None)->str:
@@ -53,21 +53,8 @@ def unlearn(
                                  versions=lib_versions(), seconds=time.perf_counter() - t0)
     return new
 
-# %% ../nbs/09_unlearn.ipynb #a4e16dc0
-REF_STEPS_PER_EPOCH = 47  # ceil(12000 / 256): optimizer steps per epoch in the paper's setting
-
-def resolve_min_steps(
-    min_steps:int|None, # None: `epochs × REF_STEPS_PER_EPOCH`; else a non-negative integer
-    epochs:int, # the phase's epochs
-    name:str='min_steps', # option name for errors
-    epochs_name:str='epochs', # name of `epochs` for errors
-)->int:
-    "Minimum optimizer steps of a training phase: by default as many as the paper's recipe takes."
-    epochs = check_positive(epochs, epochs_name, integer=True)
-    if min_steps is None: return epochs * REF_STEPS_PER_EPOCH
-    return check_positive(min_steps, name, integer=True, allow_zero=True)
-
 # %% ../nbs/09_unlearn.ipynb #dfc99bb8
+# The registry behind `unlearn`: methods by name, and the checks of their options
 METHODS = {}
 
 def method_options(
@@ -167,6 +154,20 @@ def register_method(
         METHODS[name] = fn
         return fn
     return deco
+
+# %% ../nbs/09_unlearn.ipynb #a4e16dc0
+REF_STEPS_PER_EPOCH = 47  # ceil(12000 / 256): optimizer steps per epoch in the paper's setting
+
+def resolve_min_steps(
+    min_steps:int|None, # None: `epochs × REF_STEPS_PER_EPOCH`; else a non-negative integer
+    epochs:int, # the phase's epochs
+    name:str='min_steps', # option name for errors
+    epochs_name:str='epochs', # name of `epochs` for errors
+)->int:
+    "Minimum optimizer steps of a training phase: by default as many as the paper's recipe takes."
+    epochs = check_positive(epochs, epochs_name, integer=True)
+    if min_steps is None: return epochs * REF_STEPS_PER_EPOCH
+    return check_positive(min_steps, name, integer=True, allow_zero=True)
 
 # %% ../nbs/09_unlearn.ipynb #4515c7b9
 from . import methods as _methods   # noqa: E402  the paper's methods register themselves
