@@ -46,6 +46,7 @@ def _build_parser()->argparse.ArgumentParser:
     p.add_argument('--max-rows', dest='max_rows', type=int, help='use at most this many training rows (a seeded sample)')
     p.add_argument('--threads', type=int, help='torch CPU threads during the study (default: 1, fastest for the built-in models)')
     p.add_argument('--ain', action='store_true', help='also compute the anamnesis index (a relearning run per model)')
+    p.add_argument('--recipe', choices=('drunlearn', 'paper'), help="the methods' recipe: drunlearn's defaults or the paper's exactly")
     p.add_argument('--no-mia', dest='mia', action='store_false', help='skip the membership-inference attacks')
     p.add_argument('--config', help='a TOML or YAML file with any of these keys')
     return p

@@ -17,7 +17,7 @@ from .checks import check_array, check_choice, check_positive, check_seed, to_nu
 from .core import check_module, copy_model, get_device, model_device
 from .data import ForgetSplit
 from .hooks import default_layers, check_layers
-from .losses import get_loss
+from .losses import get_loss, align_output
 from .distances import prediction_w1, output_distance, hidden_distances
 from .attacks import (MIA_FEATURES, svc_mia, logreg_mia, loss_threshold_mia, _check_features, _check_n_samples,
                                _feats, _predict, _sample_rows)
@@ -68,7 +68,8 @@ def evaluate_unlearning(
 
     t_test, t_forget, fmask = test.targets, split.targets[split.forget_mask], test.forget_mask
     gold = models[retrain_key]
-    g_forget = _predict(gold, split.forget, batch_size, t_forget, dev)
+    out = lambda m, data, t: _point(_predict(m, data, batch_size, None, dev), t, loss_fn)   # (raw outputs, point predictions)
+    g_forget = out(gold, split.forget, t_forget)[1]
     if ain is not None:
         fv = (valid if valid is not None else test).forget
         relearn = dict(loss=loss, lr=ain['lr'], batch_size=ain['batch_size'], max_epochs=ain['max_epochs'],
@@ -80,17 +81,17 @@ def evaluate_unlearning(
 
     rows = {}
     for name, m in models.items():
-        p_test, p_forget = _predict(m, test.dataset, batch_size, t_test, dev), _predict(m, split.forget, batch_size, t_forget, dev)
-        l_test = _per_sample_loss(loss_fn, p_test, t_test)
+        (o_test, p_test), (o_forget, p_forget) = out(m, test.dataset, t_test), out(m, split.forget, t_forget)
+        l_test = _per_sample_loss(loss_fn, o_test, t_test)
         row = dict(retain_error=l_test[~fmask].mean(), forget_error=l_test[fmask].mean(), test_error=l_test.mean(),
                    w1=prediction_w1(p_forget, g_forget), act_dist=output_distance(p_forget, g_forget))
         if layers is not None:
             row |= {f'act_dist[{k}]': v for k, v in hidden_distances(m, gold, split.forget, layers, batch_size=batch_size).items()}
         if mia is not None:
-            p_members = _predict(m, members_ds, batch_size, t_members, dev)
+            p_members = out(m, members_ds, t_members)[1]
             row['mia_svc'] = svc_mia(_feats(p_members, t_members, svc_cols), _feats(p_test, t_test, svc_cols),
                                      _feats(p_forget, t_forget, svc_cols), n_samples=k, seed=seed)
-            thr = loss_threshold_mia(_per_sample_loss(loss_fn, p_forget, t_forget), l_test[nm_rows], fpr=mia['fpr'])
+            thr = loss_threshold_mia(_per_sample_loss(loss_fn, o_forget, t_forget), l_test[nm_rows], fpr=mia['fpr'])
             row |= dict(mia_auc=thr['auc'], mia_tpr=thr['tpr'])
             row['mia_logreg'] = logreg_mia(_feats(p_forget, t_forget, lr_cols), _feats(p_test[nm_rows], t_test[nm_rows], lr_cols),
                                            cv=folds, seed=seed)
@@ -173,6 +174,13 @@ def _seconds(name, model, times)->float:
     rec = getattr(model, 'unlearning_record', None)
     s = rec.get('seconds') if isinstance(rec, dict) else None
     return float(s) if isinstance(s, Real) else float('nan')
+
+def _point(raw:np.ndarray, t:np.ndarray, loss_fn)->tuple:
+    "The raw outputs and the point predictions in the targets' shape: the outputs, or a quantile model's median quantile."
+    q = getattr(loss_fn, 'quantiles', None)
+    if q is not None and len(q) > 1 and raw.size == t.size * len(q) and raw.shape != t.shape:
+        return raw, raw.reshape(*t.shape, len(q))[..., int(np.argmin(np.abs(np.asarray(q) - 0.5)))]
+    return raw, align_output(raw, t)
 
 def _per_sample_loss(loss_fn, p:np.ndarray, t:np.ndarray)->np.ndarray:
     l = loss_fn(torch.tensor(p), torch.tensor(t))   # copies: `t` may be a read-only view

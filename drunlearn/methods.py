@@ -12,17 +12,30 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.utils.data import Dataset
-from .checks import check_array, check_same_len, check_seed, check_positive
+from .checks import check_choice, check_array, check_same_len, check_seed, check_positive
 from .core import get_device, check_module, copy_model
 from .data import ArrayDataset, ForgetSplit, as_dataset
 from .hooks import capture_activations, check_layers, default_layers
 from .models import fresh_model
 from .losses import get_loss
-from .train import fit
+from .train import Callback, fit
 from .unlearn import register_method, resolve_min_steps
 
 # %% auto #0
-__all__ = ['retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss', 'blindspot']
+__all__ = ['FrozenNorm', 'retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss',
+           'blindspot']
+
+# %% ../nbs/10_methods.ipynb #760f91e9
+class FrozenNorm(Callback):
+    "A `fit` callback keeping normalisation layers with running statistics in eval mode: their statistics do not move."
+    order = 10                                   # after fit has put the model in train mode for the epoch
+    def before_epoch(self, run):
+        for m in run.model.modules():
+            if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats: m.eval()
+
+def _norm_callbacks(bn:str)->list:
+    "The `fit` callbacks of a `bn` option."
+    return [FrozenNorm()] if check_choice(bn, 'bn', ('frozen', 'train')) == 'frozen' else []
 
 # %% ../nbs/10_methods.ipynb #65d13dab
 def _retain_valid(valid):
@@ -66,6 +79,7 @@ def finetune(
     lr:float=0.001, # Adam learning rate
     batch_size:int=256, # rows per step
     loss='l1', # task loss (name or callable)
+    bn:str='frozen', # normalisation layers with running statistics: 'frozen' (kept as M learned them) or 'train' (the paper)
     min_steps:int|None=None, # None: epochs × 47
     device=None, # None: CUDA when available
     amp=None, # mixed precision
@@ -75,7 +89,7 @@ def finetune(
     "A copy of M fine-tuned on the retain set."
     new, min_steps = copy_model(model), resolve_min_steps(min_steps, epochs)
     fit(new, split.retain, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
-        min_steps=min_steps, device=device, amp=amp, progress=progress)
+        min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn))
     new._resolved_options = dict(min_steps=min_steps)
     return new
 
@@ -116,6 +130,7 @@ def gaussian(
     lr:float=0.001, # Adam learning rate
     batch_size:int=256, # rows per step
     loss='l1', # task loss (name or callable)
+    bn:str='frozen', # normalisation layers with running statistics: 'frozen' (kept as M learned them) or 'train' (the paper)
     min_steps:int|None=None, # None: epochs × 47
     device=None, # None: CUDA when available
     amp=None, # mixed precision
@@ -126,7 +141,7 @@ def gaussian(
     labels = gaussian_labels(split.targets, split.forget_mask, seed).astype(np.float32)
     new, min_steps = copy_model(model), resolve_min_steps(min_steps, epochs)
     fit(new, _relabel(split.dataset, labels), loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-        scheduler=None, min_steps=min_steps, device=device, amp=amp, progress=progress)
+        scheduler=None, min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn))
     new._resolved_options = dict(min_steps=min_steps)
     return new
 
@@ -195,7 +210,7 @@ def blindspot(
     *,
     epochs:int=1, # student epochs (the paper: 1 for images, 5 for text)
     lr:float=0.001, # student Adam learning rate
-    bs_epochs:int=2, # blindspot-model epochs on D_r (the paper: 2 for images, 10 for text)
+    bs_epochs:int=4, # blindspot-model epochs on D_r (the paper: 2 for images, 10 for text; see the step budget below)
     bs_lr:float=0.01, # blindspot-model Adam learning rate
     beta:float=50., # weight of the attention-transfer term
     layers:str|list|None=None, # hooked layers (names as in `named_modules()`); None: `default_layers(model)`
@@ -203,6 +218,7 @@ def blindspot(
     loss='l1', # task loss ℓ (name or callable)
     bs_model:nn.Module|None=None, # a trained blindspot model to use instead of training one (not modified)
     model_factory:Callable|None=None, # `f() -> nn.Module` for the blindspot model's fresh init
+    bn:str='frozen', # normalisation layers with running statistics: 'frozen' (kept as M learned them) or 'train' (the paper); the student's only
     min_steps:int|None=None, # student: None → epochs × 47
     bs_min_steps:int|None=None, # blindspot model: None → bs_epochs × 47
     device=None, # None: CUDA when available
@@ -227,7 +243,7 @@ def blindspot(
     student = copy_model(model)                            # 2. the student starts as a copy of M
     with capture_activations(student, layers) as acts, capture_activations(bs, layers) as bs_acts:
         fit(student, split.flagged, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
-            min_steps=min_steps, device=device, amp=amp, progress=progress,
+            min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn),
             step=_blindspot_step(bs, acts, bs_acts, beta))  # 3. trained on all of D with the Blindspot loss
     student._resolved_options = dict(layers=layers, min_steps=min_steps, bs_min_steps=bs_min_steps)
     return student

@@ -20,6 +20,7 @@ from .data import ForgetSplit
 from .bundles import DataBundle
 from .datasets import DATASETS, load_dataset
 from .train import fit, predict, evaluate
+from .losses import get_loss
 from .unlearn import METHODS, unlearn, check_method_options
 from .evaluate import evaluate_unlearning
 from .distances import relative_difference
@@ -91,6 +92,7 @@ class StudyConfig:
     device:str='auto' # 'auto', 'cpu', 'cuda', 'cuda:1', ...
     out:str='drunlearn-report' # the report folder
     quick:bool=False # a smoke run in seconds: few rows, 2 epochs, a handful of unlearning steps
+    recipe:str='drunlearn' # the unlearning methods' recipe: 'drunlearn' (the library's defaults) or 'paper' (see `drunlearn.unlearn.RECIPES`)
     batch_size:int|None=None # batch size of the Original and Retrain
     lr:float|None=None # learning rate of the Original and Retrain (Adam)
     model:dict|None=None # the model: dict(name=<drunlearn.models class>, **kwargs); None: the preset's or the dataset's
@@ -129,6 +131,7 @@ class StudyConfig:
         for k in ('epochs', 'batch_size', 'max_rows', 'threads'):
             if getattr(self, k) is not None: setattr(self, k, check_positive(getattr(self, k), k, integer=True))
         if self.lr is not None: self.lr = check_positive(self.lr, 'lr')
+        check_choice(self.recipe, 'recipe', ('drunlearn', 'paper'))
         for k in ('quick', 'mia', 'ain'):
             if not isinstance(getattr(self, k), bool): raise ValueError(f'{k} must be true or false, got {getattr(self, k)!r}')
         if not isinstance(self.device, str): raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {self.device!r}")
@@ -238,7 +241,7 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     if cfg['mia'] and min(train.n_forget, test.n_forget) < 2:
         raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the test rows, "
                          f"got {train.n_forget} and {test.n_forget}" + _max_rows_hint(cfg) + "; or turn them off (mia = false, --no-mia)")
-    dev, loss = get_device(cfg['device']), bundle.loss
+    dev, loss = get_device(cfg['device']), _task_loss(bundle)
     say(f"data: {bundle.name}, {len(train)} training rows, {len(test)} test rows; device {dev}")
     say(f"forget {train.rule or 'mask file'}: {train.n_forget} training rows, {test.n_forget} test rows")
     recipe = dict(loss=loss, epochs=cfg['epochs'], lr=cfg['lr'], batch_size=cfg['batch_size'], device=dev, progress=False)
@@ -252,10 +255,10 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
         say(f"seed {seed}: original trained in {times['original']:.1f}s")
         models = dict(original=original)
         ropts = {**recipe, 'valid': valid, 'min_steps': 0, **cfg['method_options'].get('retrain', {})}
-        models['retrain'] = unlearn(original, train, 'retrain', seed=seed, **ropts)
+        models['retrain'] = unlearn(original, train, 'retrain', seed=seed, recipe=cfg['recipe'], **ropts)
         for m in cfg['methods']:
             opts = dict(loss=loss, device=dev, **cfg['method_options'].get(m, {}))
-            models[m] = unlearn(original, train, m, seed=seed, **opts)
+            models[m] = unlearn(original, train, m, seed=seed, recipe=cfg['recipe'], **opts)
         for k, mod in models.items():
             if k != 'original': times[k] = mod.unlearning_record['seconds']
         say(f"seed {seed}: " + ', '.join(f'{k} {v:.1f}s' for k, v in times.items() if k != 'original'))
@@ -274,6 +277,11 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
                   device=str(dev), versions=lib_versions(), timings=_plain(timings), seconds=time.perf_counter() - t_start)
     say(f"done in {record['seconds']:.1f}s")
     return StudyResult(results, relative, attack, record)
+
+def _task_loss(bundle:DataBundle):
+    "The bundle's suggested loss; for the pinball loss, with the bundle's quantiles."
+    if bundle.loss == 'pinball' and 'quantiles' in bundle.info: return get_loss('pinball', quantiles=bundle.info['quantiles'])
+    return bundle.loss
 
 def _make_model(bundle:DataBundle, model:dict|None):
     "The configured model: the bundle's suggestion with `model`'s overrides, or another class named by `model['name']`."

@@ -13,13 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
-from .checks import check_positive, check_seed, plain
+from .checks import check_choice, check_positive, check_seed, plain
 from .core import get_device, check_module, lib_versions
 from .data import ForgetSplit
 from .losses import PerSampleLoss, get_loss
 
 # %% auto #0
-__all__ = ['METHODS', 'REF_STEPS_PER_EPOCH', 'unlearn', 'method_options', 'check_method_options', 'register_method',
+__all__ = ['RECIPES', 'METHODS', 'REF_STEPS_PER_EPOCH', 'unlearn', 'method_options', 'check_method_options', 'register_method',
            'resolve_min_steps']
 
 # %% ../nbs/09_unlearn.ipynb #7bd336b3
@@ -32,24 +32,32 @@ def _describe(v, where=None)->str:
     if callable(v): return getattr(v, '__qualname__', None) or type(v).__name__
     return repr(v)
 
+RECIPES = {   # method → options that differ from the method's own defaults
+    'drunlearn': {},
+    'paper': dict(retrain=dict(min_steps=0), finetune=dict(bn='train', min_steps=0), gaussian=dict(bn='train', min_steps=0),
+                  blindspot=dict(bn='train', bs_epochs=2, min_steps=0, bs_min_steps=0)),
+}
+
 def unlearn(
     model:nn.Module, # the trained model M (never modified)
     split:ForgetSplit, # the training data D and which rows to forget
     method:str='blindspot', # a name in `METHODS`: "blindspot", "gaussian", "finetune", "retrain", or one you registered
-    **options, # the method's options (see `method_options(method)`); others are refused
+    recipe:str='drunlearn', # 'drunlearn' (the library's defaults) or 'paper' (the paper's recipe exactly, see `RECIPES`)
+    **options, # the method's options (see `method_options(method)`); others are refused; they win over the recipe
 )->nn.Module: # a new model, with `.unlearning_record`
     "A new model that has forgotten `split.forget`, made by `method`; `model` is left untouched."
     check_module(model)
     if not isinstance(split, ForgetSplit):
         raise TypeError(f"split must be a ForgetSplit (e.g. ForgetSplit.from_range(data, low, high) or .from_mask), got {type(split).__name__}")
     fn = METHODS[_check_method(method)]
-    opts = {**method_options(fn), **check_method_options(method, options)}   # every option checked before any work
+    base = {k: v for k, v in RECIPES[check_choice(recipe, 'recipe', RECIPES)].get(method, {}).items() if k in method_options(fn)}
+    opts = {**method_options(fn), **base, **check_method_options(method, options)}   # every option checked before any work
     t0 = time.perf_counter()
     new = fn(model, split, **opts)
     if not isinstance(new, nn.Module) or new is model:
         raise TypeError(f"method {method!r} must return a new nn.Module, got {'the model it was given' if new is model else type(new).__name__}")
     opts.update(new.__dict__.pop('_resolved_options', None) or {})   # values a method worked out (e.g. default layers)
-    new.unlearning_record = dict(method=method, options=plain(opts, _describe), split=split.summary(), seed=opts['seed'],
+    new.unlearning_record = dict(method=method, recipe=recipe, options=plain(opts, _describe), split=split.summary(), seed=opts['seed'],
                                  versions=lib_versions(), seconds=time.perf_counter() - t0)
     return new
 
@@ -105,7 +113,8 @@ _OPTION_CHECKS = dict(   # one meaning per option name, whichever method takes i
     epochs=_opt_int, bs_epochs=_opt_int, batch_size=_opt_int, lr=_opt_float, bs_lr=_opt_float,
     min_steps=_opt_steps, bs_min_steps=_opt_steps, beta=lambda v, n: check_positive(v, n, allow_zero=True),
     loss=_opt_loss, device=_opt_device, amp=_opt_amp, progress=_opt_bool, layers=_opt_layers, scheduler=_opt_scheduler,
-    model_factory=_opt_callable, bs_model=_opt_module, seed=lambda v, n: check_seed(v, n))
+    model_factory=_opt_callable, bs_model=_opt_module, seed=lambda v, n: check_seed(v, n),
+    bn=lambda v, n: check_choice(v, n, ('frozen', 'train')))
 
 def _by_default_type(v, n, default):
     "Check an option no entry of `_OPTION_CHECKS` knows by the type of its default."

@@ -322,3 +322,11 @@ def test_small_ones():
     for m in ('finetune', 'blindspot', 'retrain'):
         with pytest.raises(ValueError, match='meta'): unlearn(meta, split, m)
     with pytest.raises(ValueError, match='meta'): fit(meta, (x, y), epochs=1, progress=False)
+
+# ---------------------------------------------------------------- found later: a quantile forecaster in the study
+def test_forecasting_study_runs_end_to_end(tmp_path):
+    "The demand bundle's models output horizon × quantiles values; the study trains and scores them (it crashed before)."
+    pytest.importorskip('pmdarima')
+    res = run_study(StudyConfig(dataset='taylor', quick=True, methods=('finetune',)), log=None)
+    assert np.isfinite(res.results[['retain_error', 'forget_error', 'w1', 'mia_svc']].to_numpy()).all()
+    write_report(res, tmp_path / 'rep')
