@@ -36,6 +36,7 @@ def prediction_w1(
     if p.shape[1] != g.shape[1]: raise ValueError(f"preds and gold must have the same number of columns, got {p.shape[1]} and {g.shape[1]}")
     return float(np.mean([kernels.wasserstein_1d(np.ascontiguousarray(p[:, j]), np.ascontiguousarray(g[:, j])) for j in range(p.shape[1])]))
 
+# %% ../nbs/13_distances.ipynb #c41e9243
 def output_distance(
     preds, # a model's outputs on the forget rows, `(n,)` or `(n, k)`
     gold, # Retrain's outputs on the same rows
@@ -44,6 +45,7 @@ def output_distance(
     p, g = _check_preds(preds, gold)
     return float(kernels.activation_distance(np.ascontiguousarray(p), np.ascontiguousarray(g)))
 
+# %% ../nbs/13_distances.ipynb #ad0ffbac
 def relative_difference(
     preds, # a model's predictions, `(n,)` or `(n, k)`
     gold, # Retrain's predictions on the same rows
@@ -72,16 +74,16 @@ def hidden_distances(
     layers = default_layers(gold) if isinstance(layers, str) and layers == 'default' else check_layers(gold, layers)
     if not layers: raise ValueError("layers is empty: name at least one layer, or pass 'default'")
     ds = as_dataset(data, 'data')
-    sums, n = dict.fromkeys(layers, 0.), 0
     dm, dg = model_device(model), model_device(gold)
+    acc = torch.float32 if dm.type == 'mps' else torch.float64   # MPS has no float64
+    sums, n = dict.fromkeys(layers, 0.), 0                        # per-layer sums, kept on the device
     with evaluating(model, gold), torch.no_grad(), capture_activations(model, layers) as am, capture_activations(gold, layers) as ag:
         for b in make_loader(ds, batch_size):
             xb = b[0]
             model(to_device(xb, dm, model_dtype(model))); gold(to_device(xb, dg, model_dtype(gold)))
             for name in layers:
-                a = to_numpy(am[name].float()).reshape(len(xb), -1)
-                b = to_numpy(ag[name].float()).reshape(len(xb), -1)
-                if a.shape != b.shape: raise ValueError(f"layer {name!r} has {a.shape[1]} values per sample in model but {b.shape[1]} in gold")
-                sums[name] += float(kernels.row_l2_dist(np.ascontiguousarray(a), np.ascontiguousarray(b)).sum())
+                a, g = am[name].float().reshape(len(xb), -1), ag[name].to(dm).float().reshape(len(xb), -1)
+                if a.shape != g.shape: raise ValueError(f"layer {name!r} has {a.shape[1]} values per sample in model but {g.shape[1]} in gold")
+                sums[name] += torch.linalg.vector_norm(a - g, dim=1).to(acc).sum()
             n += len(xb)
-    return {k: v / n for k, v in sums.items()}
+    return {k: float(v) / n for k, v in sums.items()}

@@ -1,4 +1,4 @@
-"""Numba kernels for the regression-unlearning metrics: per-sample errors, activation distance, Wasserstein-1, membership-inference features, ROC AUC.
+"""Numba kernels behind the unlearning metrics: membership-inference features, activation distance, Wasserstein-1, ROC AUC.
 
 Docs: https://drunlearn.github.io/drunlearn/kernels.html.md"""
 
@@ -6,20 +6,18 @@ Docs: https://drunlearn.github.io/drunlearn/kernels.html.md"""
 
 # %% ../nbs/03_kernels.ipynb #f9540f7c
 from __future__ import annotations
-from numbers import Real
-import os
+import math, os
 import numpy as np
 import numba
 from numba import njit, prange
+from .checks import check_array, check_finite, check_same_len, check_fraction
 
 # %% auto #0
-__all__ = ['PAR_MIN', 'MIA_FEATURES', 'RADIX_MIN', 'SORT_PAR_MIN', 'abs_err', 'sq_err', 'residual', 'rel_err', 'pinball',
-           'mia_features', 'row_l2_dist', 'activation_distance', 'sorted_copy', 'wasserstein_1d', 'roc_auc',
-           'tpr_at_fpr']
+__all__ = ['MIA_FEATURES', 'mia_features', 'row_l2_dist', 'activation_distance', 'wasserstein_1d', 'roc_auc', 'tpr_at_fpr']
 
 # %% ../nbs/03_kernels.ipynb #f855e7d7
-PAR_MIN = 1 << 18  # arrays with fewer elements than this are processed on one thread
-_BLOCK = 1 << 14   # elements per parallel task
+_PAR_MIN = 1 << 18  # arrays with fewer elements than this are processed on one thread
+_BLOCK = 1 << 14    # elements per parallel task
 _FM = {'reassoc', 'contract'}  # lets LLVM vectorise the sums, but keeps NaN and inf meaningful (no 'nnan'/'ninf')
 _pool_started = False
 
@@ -35,170 +33,27 @@ def _threads()->int:
         _pool_started = True
     return numba.get_num_threads()
 
-def _parallel(size:int, threshold:int=PAR_MIN)->bool:
-    "Whether work on `size` elements should use Numba's threads."
-    return size >= threshold and _threads() > 1
+def _parallel(size:int, threshold:int=_PAR_MIN)->int:
+    "The number of tasks to split work on `size` elements into (Numba's pool size); 0: run it serially."
+    T = numba.config.NUMBA_NUM_THREADS      # a plain attribute: numba.get_num_threads() takes a lock on every call
+    if size < threshold or T < 2: return 0
+    if not _pool_started: _threads()
+    return T
 
-# %% ../nbs/03_kernels.ipynb #4936021b
-def _floats(x, name:str, ndim=(1, 2), allow_empty:bool=True)->np.ndarray:
-    "`x` as a float32 or float64 array (other real types become float64), checked for type, dimensions and emptiness."
-    if x is None: raise ValueError(f"{name} is required, got None")
-    a = np.asarray(x)
-    if a.dtype.kind not in 'biuf': raise ValueError(f"{name} must be real numbers, got dtype {a.dtype}")
-    if a.dtype not in (np.float32, np.float64): a = a.astype(np.float64)
-    if ndim is None:
-        if a.ndim == 0: raise ValueError(f"{name} must have a first axis of samples, got a scalar")
-    elif a.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
-        raise ValueError(f"{name} must have {' or '.join(map(str, np.atleast_1d(ndim)))} dimension(s), got shape {a.shape}")
-    if not allow_empty and a.size == 0: raise ValueError(f"{name} is empty (shape {a.shape})")
-    return a
-
-def _raise_nonfinite(**arrays):
-    "Raise a `ValueError` naming the first array that holds NaN or inf; return if all are finite."
-    for name, a in arrays.items():
-        bad = a.size - np.count_nonzero(np.isfinite(a))
-        if bad: raise ValueError(f"{name} contains {bad} NaN or inf value(s)")
-
-def _same_len(**arrays):
-    "Raise a `ValueError` unless every keyword array has the same first dimension."
-    lens = {k: len(v) for k, v in arrays.items()}
-    if len(set(lens.values())) > 1: raise ValueError('mismatched lengths: ' + ', '.join(f'{k} has {n}' for k, n in lens.items()))
-
-# %% ../nbs/03_kernels.ipynb #b74151be
-_OPS = dict(abs=0, sq=1, residual=2, rel=3)
-
-@njit(cache=True, fastmath=_FM)
-def _pointwise_span(p, t, out, op, eps, lo, hi):
-    "Write error `op` of flat `p` against `t` into `out` over [lo, hi); return the sum of `v - v` (NaN if any is not finite)."
-    p, t, out = p[lo:hi], t[lo:hi], out[lo:hi]     # views indexed from 0: no negative-index checks, so loops vectorise
-    chk = 0.
-    if op == 0:
-        for i in range(len(out)):
-            v = abs(p[i] - t[i]); out[i] = v; chk += v - v
-    elif op == 1:
-        for i in range(len(out)):
-            d = p[i] - t[i]; v = d * d; out[i] = v; chk += v - v
-    elif op == 2:
-        for i in range(len(out)):
-            v = p[i] - t[i]; out[i] = v; chk += v - v
-    else:
-        for i in range(len(out)):
-            v = abs(p[i] - t[i]) / max(abs(t[i]), eps); out[i] = v; chk += v - v
-    return chk
-
-@njit(cache=True, parallel=True)
-def _pointwise_par(p, t, out, op, eps):
-    "`_pointwise_span` over the whole arrays, one block of `_BLOCK` elements per task."
-    n = len(out); nb = (n + _BLOCK - 1) // _BLOCK; chk = 0.
-    for b in prange(nb): chk += _pointwise_span(p, t, out, op, eps, b * _BLOCK, min(n, (b + 1) * _BLOCK))
-    return chk
-
-def _pair(preds, targets):
-    "`preds` and `targets` as flat contiguous arrays of their common float type, and the shape of the result."
-    p, t = _floats(preds, 'preds'), _floats(targets, 'targets')
-    _same_len(preds=p, targets=t)
-    if p.shape != t.shape:
-        if p.ndim == 2 and p.shape[1] == 1 and t.ndim == 1: p = p[:, 0]
-        elif t.ndim == 2 and t.shape[1] == 1 and p.ndim == 1: t = t[:, 0]
-        else: raise ValueError(f"preds and targets must have the same shape, got {p.shape} and {t.shape}")
-    dt = np.result_type(p, t)
-    return np.ascontiguousarray(p, dt).reshape(-1), np.ascontiguousarray(t, dt).reshape(-1), p.shape
-
-def _pointwise(op:str, preds, targets, eps:float=0.)->np.ndarray:
-    "Elementwise error `op` ('abs', 'sq', 'residual', 'rel') of `preds` against `targets`, checked at the boundary."
-    p, t, shape = _pair(preds, targets)
-    out = np.empty_like(p); eps = p.dtype.type(eps)
-    chk = _pointwise_par(p, t, out, _OPS[op], eps) if _parallel(p.size) else _pointwise_span(p, t, out, _OPS[op], eps, 0, p.size)
-    if chk != 0: _raise_nonfinite(preds=p, targets=t)
-    return out.reshape(shape)
-
-# %% ../nbs/03_kernels.ipynb #9fbafad0
-def abs_err(
-    preds, # predictions, shape (n,) or (n, k)
-    targets, # targets, same shape ((n, 1) against (n,) is accepted)
-)->np.ndarray: # |preds - targets|, same shape as the inputs
-    "Absolute error of each prediction."
-    return _pointwise('abs', preds, targets)
-
-def sq_err(
-    preds, # predictions, shape (n,) or (n, k)
-    targets, # targets, same shape ((n, 1) against (n,) is accepted)
-)->np.ndarray: # (preds - targets)², same shape as the inputs
-    "Squared error of each prediction."
-    return _pointwise('sq', preds, targets)
-
-def residual(
-    preds, # predictions, shape (n,) or (n, k)
-    targets, # targets, same shape ((n, 1) against (n,) is accepted)
-)->np.ndarray: # preds - targets (positive when the model overshoots), same shape as the inputs
-    "Signed residual of each prediction."
-    return _pointwise('residual', preds, targets)
-
-def rel_err(
-    preds, # predictions, shape (n,) or (n, k)
-    targets, # targets, same shape ((n, 1) against (n,) is accepted)
-    eps:float=float(np.finfo(np.float64).eps), # floor of the denominator, so targets near 0 give large finite errors
-)->np.ndarray: # |preds - targets| / max(|targets|, eps), same shape as the inputs
-    "Relative error of each prediction, guarded near zero targets."
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    return _pointwise('rel', preds, targets, eps)
-
-# %% ../nbs/03_kernels.ipynb #af14aa44
-@njit(cache=True, fastmath=_FM)
-def _pinball_rows(p, t, q, out, lo, hi):
-    "Mean pinball loss over the columns of rows [lo, hi) into `out`; returns the sum of `v - v`."
-    p, t, out = p[lo:hi], t[lo:hi], out[lo:hi]
-    k, kt = p.shape[1], t.shape[1]; chk = 0.
-    for i in range(len(out)):
-        s = 0.
-        for j in range(k):
-            d = np.float64(t[i, j if kt > 1 else 0]) - np.float64(p[i, j])
-            s += max(q[j] * d, (q[j] - 1.) * d)
-        v = s / k; out[i] = v; chk += v - v
-    return chk
-
-@njit(cache=True, parallel=True)
-def _pinball_par(p, t, q, out):
-    "`_pinball_rows` over all rows, one block of about `_BLOCK` elements per task."
-    n = p.shape[0]; rows = max(1, _BLOCK // max(1, p.shape[1])); nb = (n + rows - 1) // rows; chk = 0.
-    for b in prange(nb): chk += _pinball_rows(p, t, q, out, b * rows, min(n, (b + 1) * rows))
-    return chk
-
-def _cols(x):
-    "A (n,) or (n, k) array as a contiguous 2-D array (n, k)."
-    return np.ascontiguousarray(x[:, None] if x.ndim == 1 else x)
+# %% ../nbs/03_kernels.ipynb #d029dd45
+MIA_FEATURES = ('abs_loss', 'sq_loss', 'residual', 'target')
 
 def _pred_targ_2d(preds, targets):
     "`preds` (n,)/(n, k) and `targets` (n,)/(n, 1)/(n, k) as contiguous 2-D arrays of their common type."
-    p, t = _floats(preds, 'preds'), _floats(targets, 'targets')
-    _same_len(preds=p, targets=t)
-    p2, t2 = _cols(p), _cols(t)
+    p = check_array(preds, 'preds', finite=False, allow_empty=True)
+    t = check_array(targets, 'targets', finite=False, allow_empty=True)
+    check_same_len(preds=p, targets=t)
+    p2, t2 = (np.ascontiguousarray(x[:, None] if x.ndim == 1 else x) for x in (p, t))
     if p2.shape[1] == 0: raise ValueError(f"preds has no outputs per sample (shape {p.shape})")
     if t2.shape[1] not in (1, p2.shape[1]):
         raise ValueError(f"targets must have shape (n,), (n, 1) or that of preds {p.shape}, got {t.shape}")
     dt = np.result_type(p, t)
     return p2.astype(dt, copy=False), t2.astype(dt, copy=False)
-
-# %% ../nbs/03_kernels.ipynb #ad790139
-def pinball(
-    preds, # predicted quantiles, shape (n,) or (n, k): column j estimates quantile `quantiles[j]`
-    targets, # targets, shape (n,) (compared with every column) or the shape of `preds`
-    quantiles, # the quantile level of each column, in [0, 1]: a number or k numbers
-)->np.ndarray: # per-sample pinball loss averaged over the k quantiles, shape (n,)
-    "Pinball (quantile) loss of each sample, averaged over its quantiles."
-    p, t = _pred_targ_2d(preds, targets)
-    q = _floats(quantiles, 'quantiles', ndim=(0, 1)).astype(np.float64).reshape(-1)
-    if q.size == 1: q = np.repeat(q, p.shape[1])
-    if q.size != p.shape[1]: raise ValueError(f"quantiles has {q.size} values but preds has {p.shape[1]} column(s)")
-    if not np.all((q >= 0) & (q <= 1)): raise ValueError(f"quantiles must lie in [0, 1], got {q}")
-    out = np.empty(p.shape[0], p.dtype)
-    chk = _pinball_par(p, t, q, out) if _parallel(p.size) else _pinball_rows(p, t, q, out, 0, len(p))
-    if chk != 0: _raise_nonfinite(preds=p, targets=t)
-    return out
-
-# %% ../nbs/03_kernels.ipynb #d029dd45
-MIA_FEATURES = ('abs_loss', 'sq_loss', 'residual', 'target')
 
 @njit(cache=True, fastmath=_FM)
 def _mia_rows(p, t, out, lo, hi):
@@ -229,13 +84,13 @@ def _mia_par(p, t, out):
 
 def mia_features(
     preds, # predictions, shape (n,) or (n, k)
-    targets, # targets, shape (n,) (compared with every column) or the shape of `preds`
-)->np.ndarray: # (n, 4): absolute loss, squared loss, signed residual, target (means over the k outputs)
+    targets, # targets, shape (n,) (against every column) or that of `preds`
+)->np.ndarray: # (n, 4): |error|, error², residual, target (means over outputs)
     "Per-sample membership-inference features of a model's predictions."
     p, t = _pred_targ_2d(preds, targets)
     out = np.empty((p.shape[0], len(MIA_FEATURES)), p.dtype)
     chk = _mia_par(p, t, out) if _parallel(p.size) else _mia_rows(p, t, out, 0, len(p))
-    if chk != 0: _raise_nonfinite(preds=p, targets=t)
+    if chk != 0: check_finite(preds=p, targets=t)
     return out
 
 # %% ../nbs/03_kernels.ipynb #39730bb4
@@ -274,23 +129,20 @@ def _row_dists_par(a, b, out, nthreads):
         if len(out) > 0: out[i] = r
     return tot
 
-def _flat_rows(x, name):
-    "`x` (n, ...) as a 2-D array (n, features): a view when the memory allows, else a copy."
-    a = _floats(x, name, ndim=None)
-    return a.reshape(a.shape[0], int(np.prod(a.shape[1:], dtype=np.int64))), a.shape
-
 def _act_pair(a, b):
-    "`a` and `b` as C-contiguous (n, features) arrays of their common type (copied only when they are not already)."
-    a2, sa = _flat_rows(a, 'a'); b2, sb = _flat_rows(b, 'b')
-    _same_len(a=a2, b=b2)
-    if tuple(s for s in sa[1:] if s != 1) != tuple(s for s in sb[1:] if s != 1):
-        raise ValueError(f"a and b must have the same shape per sample, got {sa} and {sb}")
-    dt = np.result_type(a2, b2)
-    return np.ascontiguousarray(a2, dt), np.ascontiguousarray(b2, dt)
+    "`a` and `b` (n, ...) as C-contiguous (n, features) arrays of their common type, copied only when needed."
+    a, b = check_array(a, 'a', ndim=None, finite=False, allow_empty=True), check_array(b, 'b', ndim=None, finite=False, allow_empty=True)
+    check_same_len(a=a, b=b)
+    if tuple(s for s in a.shape[1:] if s != 1) != tuple(s for s in b.shape[1:] if s != 1):
+        raise ValueError(f"a and b must have the same shape per sample, got {a.shape} and {b.shape}")
+    dt, d = np.result_type(a, b), math.prod(a.shape[1:])
+    return np.ascontiguousarray(a, dt).reshape(len(a), d), np.ascontiguousarray(b, dt).reshape(len(b), d)
 
-def _dists(a2, b2, out):
-    tot = _row_dists_par(a2, b2, out, _threads()) if _parallel(a2.size) else _row_dists(a2, b2, out, 0, len(a2))
-    if not np.isfinite(tot): _raise_nonfinite(a=a2, b=b2)
+def _dists(a, b, out):
+    "Sum of the row distances of `a` and `b` (written to `out` unless it is empty), refusing NaN and inf."
+    T = _parallel(a.size)
+    tot = _row_dists_par(a, b, out, T) if T else _row_dists(a, b, out, 0, len(a))
+    if not math.isfinite(tot): check_finite(a=a, b=b)
     return tot
 
 # %% ../nbs/03_kernels.ipynb #4bb574b8
@@ -299,11 +151,12 @@ def row_l2_dist(
     b, # activations of the other model on the same samples, same shape
 )->np.ndarray: # ||a_i - b_i||₂ per sample, float64, shape (n,)
     "L2 distance between two models' activations, per sample."
-    a2, b2 = _act_pair(a, b)
-    out = np.empty(len(a2))
-    _dists(a2, b2, out)
+    a, b = _act_pair(a, b)
+    out = np.empty(len(a))
+    _dists(a, b, out)
     return out
 
+# %% ../nbs/03_kernels.ipynb #6e9e9645
 def activation_distance(
     a, # activations of one model, shape (n, ...) with n ≥ 1 (flattened per sample)
     b, # activations of the other model on the same samples, same shape
@@ -314,8 +167,8 @@ def activation_distance(
     return float(_dists(a2, b2, np.empty(0)) / len(a2))
 
 # %% ../nbs/03_kernels.ipynb #0d388a03
-RADIX_MIN = 1 << 12      # fewer values than this are sorted by NumPy
-SORT_PAR_MIN = 1 << 18   # from this many values the radix sort runs on all threads
+_RADIX_MIN = 1 << 12      # fewer values than this are sorted by NumPy
+_SORT_PAR_MIN = 1 << 18   # from this many values the radix sort runs on all threads
 
 @njit(cache=True)
 def _to_keys(u, top, keys):
@@ -408,28 +261,17 @@ def _radix_sort_par(u, top, shifts, mask, w, T):
         if carry: wout[lo:hi] = wtmp[lo:hi] if flipped else wbuf[lo:hi]
     return out, wout
 
-def _float_keys(x):
-    "Unsigned integers in the order of the floats `x` (their bit patterns, sign-adjusted)."
-    ut = np.uint64 if x.itemsize == 8 else np.uint32
-    k = x.view(ut); top = ut(1) << ut(8 * x.itemsize - 1)
-    return np.where(k & top, ~k, k | top)
-
-def sorted_copy(
-    x, # 1-D values (float32 stays float32; other real types become float64); NaN is allowed and goes to an end
-    w=None, # optional weights, one per value, carried along with the values (as float64)
-)->tuple: # (sorted values, weights in the same order, or None)
-    "Sorted copy of `x` (and `w` permuted alike): a radix sort, parallel for large arrays; NumPy for small ones."
-    x = np.ascontiguousarray(_floats(x, 'x', ndim=1))
-    if w is not None:
-        w = _floats(w, 'w', ndim=1)
-        if len(w) != len(x): raise ValueError(f"w has {len(w)} values but x has {len(x)}")
-    if len(x) < RADIX_MIN:
+def _sorted_copy(x:np.ndarray, w:np.ndarray|None=None)->tuple:
+    "Sorted copy of the 1-D float array `x`, and the weights `w` (float64, or None) in the same order."
+    x = np.ascontiguousarray(x)
+    bits = 8 * x.itemsize; ut = np.uint64 if bits == 64 else np.uint32; top = ut(1) << ut(bits - 1)
+    if len(x) < _RADIX_MIN:
         if w is None: return np.sort(x), None
-        o = np.argsort(_float_keys(x), kind='stable'); return x[o], np.asarray(w, np.float64)[o]
-    bits = 8 * x.itemsize; ut = np.uint64 if bits == 64 else np.uint32; B = 8
-    args = (x.view(ut), ut(1) << ut(bits - 1), np.arange(0, bits, B).astype(ut), ut((1 << B) - 1),
-            np.empty(0) if w is None else np.ascontiguousarray(w, np.float64))
-    s, ws = _radix_sort_par(*args, _threads()) if _parallel(len(x), SORT_PAR_MIN) else _radix_sort_serial(*args)
+        k = x.view(ut); o = np.argsort(np.where(k & top, ~k, k | top), kind='stable')   # sorts -0.0 before +0.0
+        return x[o], w[o]
+    args = (x.view(ut), top, np.arange(0, bits, 8).astype(ut), ut(255), np.empty(0) if w is None else np.ascontiguousarray(w))
+    T = _parallel(len(x), _SORT_PAR_MIN)
+    s, ws = _radix_sort_par(*args, T) if T else _radix_sort_serial(*args)
     return s.view(x.dtype), (None if w is None else ws)
 
 # %% ../nbs/03_kernels.ipynb #163f477a
@@ -460,18 +302,18 @@ def _w1_sorted(u, uw, v, vw):
 
 def _sample(x, name):
     "A 1-D sample: (n,) or (n, 1), non-empty."
-    a = _floats(x, name, allow_empty=False)
+    a = check_array(x, name, finite=False)
     if a.ndim == 2:
         if a.shape[1] != 1: raise ValueError(f"{name} must be a 1-D sample, shape (n,) or (n, 1), got shape {a.shape}")
         a = a[:, 0]
     return a
 
 def _weights(w, n, name):
-    "Sample weights: None, or n finite non-negative numbers with a positive sum."
+    "Sample weights as float64: None, or n finite non-negative numbers with a positive sum."
     if w is None: return None
-    w = _sample(w, name)
+    w = _sample(w, name).astype(np.float64)
     if len(w) != n: raise ValueError(f"{name} has {len(w)} values but its sample has {n}")
-    _raise_nonfinite(**{name: w})
+    check_finite(**{name: w})
     if (w < 0).any(): raise ValueError(f"{name} must be non-negative")
     if not w.sum() > 0: raise ValueError(f"{name} must sum to more than 0")
     return w
@@ -480,14 +322,14 @@ def _weights(w, n, name):
 def wasserstein_1d(
     u, # first sample, shape (n,) or (n, 1), n ≥ 1
     v, # second sample, shape (m,) or (m, 1), m ≥ 1 (m may differ from n)
-    u_weights=None, # optional weights of `u`'s values (non-negative, positive sum); default equal
+    u_weights=None, # optional weights of `u`'s values, ≥ 0 with a positive sum
     v_weights=None, # optional weights of `v`'s values
 )->float: # the Wasserstein-1 distance, as scipy.stats.wasserstein_distance
     "Wasserstein-1 distance between two 1-D empirical distributions."
     u, v = _sample(u, 'u'), _sample(v, 'v')
     uw, vw = _weights(u_weights, len(u), 'u_weights'), _weights(v_weights, len(v), 'v_weights')
-    su, uw = sorted_copy(u, uw); sv, vw = sorted_copy(v, vw)
-    if not (np.isfinite(su[[0, -1]]).all() and np.isfinite(sv[[0, -1]]).all()): _raise_nonfinite(u=u, v=v)
+    su, uw = _sorted_copy(u, uw); sv, vw = _sorted_copy(v, vw)
+    if not (np.isfinite(su[[0, -1]]).all() and np.isfinite(sv[[0, -1]]).all()): check_finite(u=u, v=v)
     if uw is None and vw is None: uw = vw = np.empty(0)
     else: uw, vw = (np.ones(len(x)) if w is None else w for x, w in ((su, uw), (sv, vw)))
     return float(_w1_sorted(su, uw, sv, vw))
@@ -539,20 +381,21 @@ def _split_par(s, lab, T):
 
 def _split_scores(scores, labels):
     "Positive and negative scores, after checking both arguments and that both classes are present."
-    s, lab = _floats(scores, 'scores', ndim=1, allow_empty=False), np.asarray(labels)
+    s, lab = check_array(scores, 'scores', ndim=1, finite=False), np.asarray(labels)
     if lab.ndim != 1: raise ValueError(f"labels must have 1 dimension, got shape {lab.shape}")
     if lab.dtype.kind not in 'biuf': raise ValueError(f"labels must be 0/1 or booleans, got dtype {lab.dtype}")
-    _same_len(scores=s, labels=lab)
+    check_same_len(scores=s, labels=lab)
     if lab.dtype == np.bool_: lab = lab.view(np.uint8)
     elif lab.dtype != np.uint8:                      # one label type for the kernels: check, then cast
         bad = len(lab) - np.count_nonzero((lab == 0) | (lab == 1))
         if bad: raise ValueError(f"labels must be 0/1 or booleans; {bad} value(s) are neither")
         lab = lab.astype(np.uint8)
     s, lab = np.ascontiguousarray(s), np.ascontiguousarray(lab)
-    out, P, bad, chk = _split_par(s, lab, _threads()) if _parallel(len(s)) else _split_serial(s, lab)
+    T = _parallel(len(s))
+    out, P, bad, chk = _split_par(s, lab, T) if T else _split_serial(s, lab)
     pos, neg = out[:P], out[P:]
     if bad: raise ValueError(f"labels must be 0/1 or booleans; {bad} value(s) are neither")
-    if chk != 0: _raise_nonfinite(scores=s)
+    if chk != 0: check_finite(scores=s)
     if not (len(pos) and len(neg)):
         raise ValueError(f"labels hold only one class ({len(pos)} positive, {len(neg)} negative): the ROC curve is undefined")
     return pos, neg
@@ -574,21 +417,21 @@ def _auc_sorted(pos, neg):
 # %% ../nbs/03_kernels.ipynb #cd7702da
 def roc_auc(
     scores, # attack scores, shape (n,): higher means "member"
-    labels, # true membership, shape (n,): 1/True for members, 0/False for non-members; both present
+    labels, # membership, shape (n,): 1/True for members, 0/False for others
 )->float: # area under the ROC curve, as sklearn.metrics.roc_auc_score
     "Area under the ROC curve of `scores` for the binary `labels`, ties handled as scikit-learn does."
     pos, neg = _split_scores(scores, labels)
-    pos, _ = sorted_copy(pos); neg, _ = sorted_copy(neg)
+    pos, _ = _sorted_copy(pos); neg, _ = _sorted_copy(neg)
     return _auc_sorted(pos, neg) / (2. * len(pos) * len(neg))
 
+# %% ../nbs/03_kernels.ipynb #2f619485
 def tpr_at_fpr(
     scores, # attack scores, shape (n,): higher means "member"
-    labels, # true membership, shape (n,): 1/True for members, 0/False for non-members; both present
+    labels, # membership, shape (n,): 1/True for members, 0/False for others
     fpr:float=0.01, # false-positive budget in [0, 1]
 )->float: # the highest TPR among ROC points with FPR ≤ `fpr` (no interpolation)
     "True-positive rate at a false-positive rate of at most `fpr`."
-    if isinstance(fpr, bool) or not isinstance(fpr, Real) or not 0 <= fpr <= 1:
-        raise ValueError(f"fpr must be a number in [0, 1], got {fpr!r}")
+    fpr = check_fraction(fpr, 'fpr', inclusive=True)
     pos, neg = _split_scores(scores, labels)
     N = len(neg); k = min(N, int(np.floor(fpr * N)))
     while k < N and (k + 1) / N <= fpr: k += 1   # k/N ≤ fpr exactly as roc_curve's fps/N

@@ -1,18 +1,17 @@
-"Exhaustive checks of drunlearn.kernels against NumPy, SciPy and scikit-learn references (nbs/01_kernels.ipynb shows the ideas)."
+"Exhaustive checks of drunlearn.kernels against NumPy, SciPy and scikit-learn references (nbs/03_kernels.ipynb shows the ideas)."
 import os, subprocess, sys
 import numpy as np
 import pytest
 from hypothesis import given, settings, assume, strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.stats import wasserstein_distance
-from sklearn.metrics import roc_auc_score, roc_curve, mean_absolute_percentage_error, mean_pinball_loss
+from sklearn.metrics import roc_auc_score, roc_curve
 from drunlearn import kernels as K
-from drunlearn.kernels import (abs_err, sq_err, residual, rel_err, pinball, mia_features, row_l2_dist,
-                               activation_distance, wasserstein_1d, roc_auc, tpr_at_fpr, sorted_copy)
+from drunlearn.kernels import mia_features, row_l2_dist, activation_distance, wasserstein_1d, roc_auc, tpr_at_fpr
 
 K._threads()   # start Numba's pool as the public functions do (passive waiting) before tests call kernels directly
 DTYPES = [np.float32, np.float64]
-BIG = K.PAR_MIN + 13                      # takes the parallel paths
+BIG = K._PAR_MIN + 13                      # takes the parallel paths
 SIZES = [0, 1, 2, 7, 1000, BIG]
 HYP = settings(max_examples=40, deadline=None)
 
@@ -36,114 +35,15 @@ def views(x):
 def test_import_is_torch_free_and_threads_wait_passively():
     "The module imports no torch; its first parallel call starts Numba's pool with OMP_WAIT_POLICY=PASSIVE, then removes it."
     code = ("import os, sys, numpy as np; from drunlearn import kernels as K; assert 'torch' not in sys.modules, 'torch imported';"
-            "K.sorted_copy(np.random.rand(K.SORT_PAR_MIN)); assert 'OMP_WAIT_POLICY' not in os.environ; assert K._pool_started")
-    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'}
+            "K._sorted_copy(np.random.rand(K._SORT_PAR_MIN)); assert 'OMP_WAIT_POLICY' not in os.environ; assert K._pool_started")
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'} | {'NUMBA_NUM_THREADS': '2'}   # a parallel call
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
 
-# ---------------------------------------------------------------- per-sample errors
-REFS = {abs_err: lambda p, t: np.abs(p - t), sq_err: lambda p, t: (p - t) ** 2, residual: lambda p, t: p - t,
-        rel_err: lambda p, t: np.abs(p - t) / np.maximum(np.abs(t), np.finfo(np.float64).eps)}
-
-@pytest.mark.parametrize('fn', list(REFS), ids=lambda f: f.__name__)
-@pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize('n', SIZES)
-@pytest.mark.parametrize('k', [None, 3])
-def test_pointwise_matches_numpy(fn, dt, n, k):
-    r = rng(n)
-    shape = (n,) if k is None else (n, k)
-    p, t = r.normal(size=shape).astype(dt), r.normal(size=shape).astype(dt)
-    if n > 2: t[1] = 0                                                      # rel_err's guard
-    for pv, tv in zip(views(p), views(t)):
-        before = frozen(pv, tv)
-        got, ref = fn(pv, tv), REFS[fn](pv, tv)
-        assert got.shape == shape and got.dtype == dt
-        if fn is rel_err: np.testing.assert_allclose(got, ref, rtol=1e-6 if dt == np.float32 else 1e-15)
-        else: np.testing.assert_array_equal(got, ref)
-        for a, b in zip(before, (pv, tv)): np.testing.assert_array_equal(a, b)
-
-@pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
-def test_rel_err_is_sklearn_mape(dt):
-    r = rng(3); p, t = r.normal(size=500).astype(dt), r.normal(size=500).astype(dt)
-    np.testing.assert_allclose(rel_err(p, t).mean(), mean_absolute_percentage_error(t, p), rtol=1e-5 if dt == np.float32 else 1e-12)
-    assert rel_err([1.], [0.])[0] == 1 / np.finfo(np.float64).eps
-    np.testing.assert_array_equal(rel_err([3., 1.], [0., 2.], eps=2.), [1.5, .5])
-
-def test_pointwise_types_and_shapes():
-    p32, t64 = np.ones(4, np.float32), np.zeros(4)
-    assert abs_err(p32, t64).dtype == np.float64                           # common type
-    assert abs_err([1, 2], [True, False]).dtype == np.float64              # ints and bools become float64
-    assert sq_err(np.ones((5, 1)), np.zeros(5)).shape == (5,)               # (n, 1) against (n,)
-    assert sq_err(np.ones(5), np.zeros((5, 1))).shape == (5,)
-    np.testing.assert_array_equal(residual([2.], [3.]), [-1.])             # preds - targets
-
-@pytest.mark.parametrize('n', [3, BIG])
-@pytest.mark.parametrize('fn', list(REFS), ids=lambda f: f.__name__)
-def test_pointwise_refuses_nonfinite(fn, n):
-    for bad in (np.nan, np.inf, -np.inf):
-        p, t = np.ones(n), np.ones(n)
-        p[n // 2] = bad
-        with pytest.raises(ValueError, match='preds contains 1 NaN or inf'): fn(p, t)
-        with pytest.raises(ValueError, match='targets contains 1 NaN or inf'): fn(t, p)
-
-@pytest.mark.parametrize('fn', list(REFS), ids=lambda f: f.__name__)
-def test_pointwise_refuses_bad_shapes(fn):
-    with pytest.raises(ValueError, match='mismatched lengths: preds has 3, targets has 2'): fn(np.ones(3), np.ones(2))
-    with pytest.raises(ValueError, match='same shape'): fn(np.ones((3, 2)), np.ones((3, 3)))
-    with pytest.raises(ValueError, match='same shape'): fn(np.ones((3, 2)), np.ones(3))
-    with pytest.raises(ValueError, match='preds must have 1 or 2 dimension'): fn(np.ones((1, 1, 1)), np.ones((1, 1, 1)))
-    with pytest.raises(ValueError, match='targets must have 1 or 2 dimension'): fn(np.ones(1), 1.)
-    with pytest.raises(ValueError, match='preds must be real numbers'): fn(np.array(['a']), np.ones(1))
-    with pytest.raises(ValueError, match='preds must be real numbers'): fn(np.ones(1) + 1j, np.ones(1))
-    with pytest.raises(ValueError, match='targets is required'): fn(np.ones(1), None)
-
-def test_overflow_is_inf_not_an_error():
-    np.testing.assert_array_equal(sq_err([1e200, 1.], [-1e200, 0.]), [np.inf, 1.])
-    np.testing.assert_array_equal(sq_err(np.float32([1e30]), np.float32([-1e30])), np.float32([np.inf]))
-
-@given(hnp.arrays(np.float64, st.integers(0, 40), elements=st.floats(-1e6, 1e6)),
-       st.integers(0, 2**32 - 1))
-@HYP
-def test_pointwise_property(p, seed):
-    t = np.random.default_rng(seed).normal(size=p.shape)
-    np.testing.assert_array_equal(abs_err(p, t), np.abs(p - t))
-    np.testing.assert_array_equal(sq_err(p, t), (p - t) ** 2)
-    np.testing.assert_array_equal(residual(p, t), -residual(t, p))
-    assert (rel_err(p, t) >= 0).all()
-
-# ---------------------------------------------------------------- pinball
-def pinball_ref(P, y, qs):
-    P, Y = cols(P), cols(y)
-    d = Y - P
-    return np.maximum(qs * d, (qs - 1) * d).mean(axis=1)
-
-@pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize('n', SIZES)
-def test_pinball_matches_reference(dt, n):
-    r = rng(n); qs = np.array([.05, .5, .9, 1.])
-    P, y = r.normal(size=(n, 4)).astype(dt), r.normal(size=n).astype(dt)
-    for Pv in views(P):
-        got = pinball(Pv, y, qs)
-        assert got.shape == (n,) and got.dtype == dt
-        np.testing.assert_allclose(got, pinball_ref(Pv.astype(np.float64), y.astype(np.float64), qs), **tol(dt))
-    Y = r.normal(size=(n, 4)).astype(dt)
-    np.testing.assert_allclose(pinball(P, Y, qs), pinball_ref(P.astype(np.float64), Y.astype(np.float64), qs), **tol(dt))
-    np.testing.assert_allclose(pinball(P[:, 1], y, .5), pinball_ref(P[:, 1:2].astype(np.float64), y.astype(np.float64), .5), **tol(dt))
-
-def test_pinball_is_sklearn_mean_pinball_loss():
-    r = rng(1); y = r.normal(size=300); P = y[:, None] + r.normal(size=(300, 3)); qs = [.1, .5, .9]
-    for j, q in enumerate(qs):
-        np.testing.assert_allclose(pinball(P[:, j], y, q).mean(), mean_pinball_loss(y, P[:, j], alpha=q), rtol=1e-12)
-    np.testing.assert_allclose(pinball(P, y, qs).mean(), np.mean([mean_pinball_loss(y, P[:, j], alpha=q) for j, q in enumerate(qs)]), rtol=1e-12)
-
-def test_pinball_refusals():
-    P, y = np.ones((4, 3)), np.ones(4)
-    with pytest.raises(ValueError, match='quantiles has 2 values but preds has 3'): pinball(P, y, [.1, .2])
-    with pytest.raises(ValueError, match=r'quantiles must lie in \[0, 1\]'): pinball(P, y, [.1, .2, -.1])
-    with pytest.raises(ValueError, match='quantiles contains|quantiles must lie'): pinball(P, y, [.1, .2, np.nan])
-    with pytest.raises(ValueError, match=r'targets must have shape \(n,\), \(n, 1\)'): pinball(P, np.ones((4, 2)), [.1, .2, .3])
-    with pytest.raises(ValueError, match='preds contains 1 NaN'): pinball(np.array([[np.nan, 1., 1.]]), [1.], [.1, .2, .3])
-    with pytest.raises(ValueError, match='no outputs per sample'): pinball(np.ones((4, 0)), y, [])
+def test_public_names():
+    "Only the kernels are public; sorting, checks and tuning constants are private machinery."
+    assert K.__all__ == ['MIA_FEATURES', 'mia_features', 'row_l2_dist', 'activation_distance', 'wasserstein_1d',
+                         'roc_auc', 'tpr_at_fpr']
 
 # ---------------------------------------------------------------- MIA features
 def mia_ref(P, T):
@@ -165,10 +65,29 @@ def test_mia_features_match_reference(dt, n, k):
     if k: np.testing.assert_allclose(mia_features(P, T[:, 0]), mia_ref(P, T[:, 0]), **tol(dt))
     assert K.MIA_FEATURES == ('abs_loss', 'sq_loss', 'residual', 'target')
 
+def test_mia_features_types():
+    assert mia_features(np.ones(4, np.float32), np.zeros(4)).dtype == np.float64             # common type
+    assert mia_features([1, 2], [True, False]).dtype == np.float64                           # ints and bools become float64
+    np.testing.assert_array_equal(mia_features([2.], [3.]), [[1., 1., -1., 3.]])            # residual: preds - targets
+    np.testing.assert_array_equal(mia_features([1e200], [-1e200])[:, 1], [np.inf])          # overflow of finite inputs: inf
+
+@pytest.mark.parametrize('n', [3, BIG])
+def test_mia_features_refuse_nonfinite(n):
+    for bad in (np.nan, np.inf, -np.inf):
+        p, t = np.ones(n), np.ones(n)
+        p[n // 2] = bad
+        with pytest.raises(ValueError, match='preds contains 1 NaN or inf'): mia_features(p, t)
+        with pytest.raises(ValueError, match='targets contains 1 NaN or inf'): mia_features(t, p)
+
 def test_mia_features_refusals():
-    with pytest.raises(ValueError, match='preds contains 1 NaN'): mia_features([np.inf, 1.], [1., 1.])
-    with pytest.raises(ValueError, match='mismatched lengths'): mia_features(np.ones(3), np.ones(4))
-    with pytest.raises(ValueError, match='targets must have shape'): mia_features(np.ones((3, 2)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match='mismatched lengths: preds has 3, targets has 4'): mia_features(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match=r'targets must have shape \(n,\), \(n, 1\)'): mia_features(np.ones((3, 2)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match='preds must have 1 or 2 dimension'): mia_features(np.ones((1, 1, 1)), np.ones(1))
+    with pytest.raises(ValueError, match='targets must have 1 or 2 dimension'): mia_features(np.ones(1), 1.)
+    with pytest.raises(ValueError, match='preds must be real numbers'): mia_features(np.array(['a']), np.ones(1))
+    with pytest.raises(ValueError, match='preds must be real numbers'): mia_features(np.ones(1) + 1j, np.ones(1))
+    with pytest.raises(ValueError, match='targets is required'): mia_features(np.ones(1), None)
+    with pytest.raises(ValueError, match='preds has no outputs per sample'): mia_features(np.ones((3, 0)), np.ones(3))
 
 # ---------------------------------------------------------------- activation distance
 def dist_ref(a, b):
@@ -228,7 +147,7 @@ def test_activation_distance_property(a, seed):
 # ---------------------------------------------------------------- sorting
 @pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize('kind', ['normal', 'ties', 'special', 'constant', 'ints', 'tiny'])
-@pytest.mark.parametrize('n', [5, K.RADIX_MIN + 1, K.SORT_PAR_MIN + 1])
+@pytest.mark.parametrize('n', [5, K._RADIX_MIN + 1, K._SORT_PAR_MIN + 1])
 def test_sorted_copy_is_sorted(dt, kind, n):
     r = rng(n)
     x = {'normal': lambda: r.normal(size=n) * 1e3, 'ties': lambda: np.round(r.normal(size=n), 1),
@@ -237,18 +156,18 @@ def test_sorted_copy_is_sorted(dt, kind, n):
          'special': lambda: np.r_[[0., -0., np.inf, -np.inf, np.nextafter(0, 1), -np.nextafter(0, 1), np.finfo(dt).max, np.finfo(dt).min], r.normal(size=n)]}[kind]()
     x = x.astype(dt)[::-1]                                       # a reversed (non-contiguous) view
     before = x.copy()
-    s, w = sorted_copy(x)
+    s, w = K._sorted_copy(x)
     assert s.dtype == dt and w is None
     np.testing.assert_array_equal(s, np.sort(x))
     np.testing.assert_array_equal(x, before)
     wts = r.random(len(x))
-    s, w = sorted_copy(x, wts)
+    s, w = K._sorted_copy(x, wts)
     o = np.lexsort((np.arange(len(x)), (x == 0) & ~np.signbit(x), x))   # stable, -0.0 before +0.0
     np.testing.assert_array_equal(s, x[o]); np.testing.assert_array_equal(w, wts[o])
 
 def test_parallel_kernels_with_any_chunking():
     "The parallel kernels give the serial answer for any number of chunks, more or fewer than the threads."
-    r = rng(9); x = r.normal(size=K.RADIX_MIN * 3 + 1); w = r.random(len(x))
+    r = rng(9); x = r.normal(size=K._RADIX_MIN * 3 + 1); w = r.random(len(x))
     args = (x.view(np.uint64), np.uint64(1) << np.uint64(63), np.arange(0, 64, 8).astype(np.uint64), np.uint64(255), w)
     ref = np.lexsort((np.arange(len(x)), x))
     for T in (1, 3, 5):
@@ -268,18 +187,18 @@ def test_parallel_kernels_with_any_chunking():
 
 def test_one_thread_is_serial_and_same():
     import numba
-    x, l = rng(4).normal(size=K.SORT_PAR_MIN + 1), rng(5).random(K.SORT_PAR_MIN + 1) < .5
-    many = sorted_copy(x)[0], roc_auc(x, l), activation_distance(x, x[::-1])
+    x, l = rng(4).normal(size=K._SORT_PAR_MIN + 1), rng(5).random(K._SORT_PAR_MIN + 1) < .5
+    many = K._sorted_copy(x)[0], roc_auc(x, l), activation_distance(x, x[::-1])
     old = numba.get_num_threads()
     try:
-        numba.set_num_threads(1); one = sorted_copy(x)[0], roc_auc(x, l), activation_distance(x, x[::-1])
+        numba.set_num_threads(1); one = K._sorted_copy(x)[0], roc_auc(x, l), activation_distance(x, x[::-1])
     finally: numba.set_num_threads(old)
     np.testing.assert_array_equal(one[0], many[0]); assert one[1] == many[1]
     np.testing.assert_allclose(one[2], many[2], rtol=1e-13)
 
 # ---------------------------------------------------------------- Wasserstein-1
 @pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize('n,m', [(1, 1), (1, 6), (7, 3), (100, 1000), (K.RADIX_MIN + 3, 2 * K.RADIX_MIN), (K.SORT_PAR_MIN + 1, 5)])
+@pytest.mark.parametrize('n,m', [(1, 1), (1, 6), (7, 3), (100, 1000), (K._RADIX_MIN + 3, 2 * K._RADIX_MIN), (K._SORT_PAR_MIN + 1, 5)])
 @pytest.mark.parametrize('ties', [False, True])
 def test_wasserstein_matches_scipy(dt, n, m, ties):
     r = rng(n + m)
@@ -311,7 +230,7 @@ def test_wasserstein_refusals():
     with pytest.raises(ValueError, match='v_weights must be non-negative'): wasserstein_1d([1.], [1., 2.], None, [1., -1.])
     with pytest.raises(ValueError, match='u_weights must sum to more than 0'): wasserstein_1d([1., 2.], [1.], [0., 0.])
     with pytest.raises(ValueError, match='u_weights contains 1 NaN'): wasserstein_1d([1., 2.], [1.], [0., np.nan])
-    for n in (4, K.RADIX_MIN + 1, K.SORT_PAR_MIN + 1):
+    for n in (4, K._RADIX_MIN + 1, K._SORT_PAR_MIN + 1):
         for bad in (np.nan, np.inf, -np.inf, -np.nan):
             v = np.ones(n); v[n // 3] = bad
             with pytest.raises(ValueError, match='v contains 1 NaN or inf'): wasserstein_1d(np.ones(3), v)
@@ -359,7 +278,7 @@ def test_roc_matches_sklearn(dt, n, ties):
 
 @pytest.mark.parametrize('dt', DTYPES, ids=lambda d: d.__name__)
 def test_roc_parallel_sort_path(dt):
-    r = rng(11); n = 3 * K.SORT_PAR_MIN
+    r = rng(11); n = 3 * K._SORT_PAR_MIN
     l = r.random(n) < .5; s = (r.normal(size=n) + l).astype(dt)
     s[::7] = np.round(s[::7])                                                    # some ties
     np.testing.assert_allclose(roc_auc(s, l), roc_auc_score(l, s), rtol=1e-12)
