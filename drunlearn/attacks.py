@@ -95,7 +95,8 @@ def loss_threshold_mia(
     m = check_array(member_losses, 'member_losses', ndim=1, dtype=np.float64)
     nm = check_array(nonmember_losses, 'nonmember_losses', ndim=1, dtype=np.float64)
     fpr = check_fraction(fpr, 'fpr')
-    scores, labels = -np.concatenate([m, nm]), np.r_[np.ones(len(m)), np.zeros(len(nm))]
+    scores = np.concatenate([m, nm]); np.negative(scores, out=scores)   # one copy: large arrays stay cheap
+    labels = np.zeros(len(scores), bool); labels[:len(m)] = True
     return dict(auc=float(kernels.roc_auc(scores, labels)), tpr=float(kernels.tpr_at_fpr(scores, labels, fpr)))
 
 # %% ../nbs/14_attacks.ipynb #d27f858e

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from .checks import plain
 from .core import check_module, copy_model, get_device
 from .models import MODELS
 from .files import sigterm_raises, sweep_litter, temp_sibling
@@ -19,25 +20,9 @@ from .files import sigterm_raises, sweep_litter, temp_sibling
 __all__ = ['FORMAT', 'VERSION', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/11_checkpoint.ipynb #fbbc2e22
-_PLAIN = "dicts with string keys, lists, tuples, strings, numbers, booleans and None"
-
 def _plain(v, path:str):
-    "`v` rebuilt from plain Python values only; NumPy scalars and subclasses of plain types are converted."
-    if v is None or type(v) in (bool, int, float, str): return v
-    if isinstance(v, (bool, np.bool_)): return bool(v)
-    if isinstance(v, (int, np.integer)): return int(v)
-    if isinstance(v, (float, np.floating)): return float(v)
-    if isinstance(v, str): return str(v)
-    if isinstance(v, dict):
-        for k in v:
-            if not isinstance(k, str): raise TypeError(f"{path} has the key {k!r} ({type(k).__name__}); record keys must be strings")
-        return {str(k): _plain(x, f"{path}[{k!r}]") for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        vals = [_plain(x, f"{path}[{i}]") for i, x in enumerate(v)]
-        return tuple(vals) if isinstance(v, tuple) else vals
-    hint = ' (convert it with .tolist())' if isinstance(v, (np.ndarray, torch.Tensor)) else ''
-    raise TypeError(f"{path} is a {type(v).__name__}{hint}; a checkpoint record may hold only {_PLAIN}, "
-                    "so that it loads with torch.load(weights_only=True)")
+    "`v` rebuilt from plain Python values only (`drunlearn.checks.plain`), or a `TypeError` saying where it is not."
+    return plain(v, where=path)
 
 def _check_record(
     record:dict|None, # the record to store, or None

@@ -16,7 +16,7 @@ __all__ = ['main', 'load_config_file']
 # %% ../nbs/24_cli.ipynb #a92f2382
 # The names --help lists, kept here so that building the parser imports no torch. tests/test_cli.py checks
 # that they equal drunlearn.datasets.DATASETS, the datasets with a preset in drunlearn.study.PRESETS, and
-# drunlearn.unlearn.METHODS without 'retrain'.
+# drunlearn.unlearning.METHODS without 'retrain'.
 _DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor', 'age_dir', 'stsb', 'electricity')
 _PRESET_DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor')   # these need no files
 _METHODS = ('finetune', 'gaussian', 'blindspot')

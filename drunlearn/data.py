@@ -190,11 +190,11 @@ class ForgetSplit:
     @property
     def forget(self)->Subset:
         "The forget set D_f: the rows to forget, as a `Subset` of `dataset`."
-        return Subset(self.dataset, self.forget_idx.tolist())
+        return Subset(self.dataset, self.forget_idx)
     @property
     def retain(self)->Subset:
         "The retain set D_r: the rows to keep, as a `Subset` of `dataset`."
-        return Subset(self.dataset, self.retain_idx.tolist())
+        return Subset(self.dataset, self.retain_idx)
     @property
     def flagged(self)->FlaggedDataset:
         "All rows, with items `(x, y, flag)`: the flag is 1. on a forget row, 0. on a retain row."

@@ -23,7 +23,9 @@ __all__ = ['prediction_w1', 'output_distance', 'relative_difference', 'hidden_di
 def _as_2d(a:np.ndarray)->np.ndarray: return a[:, None] if a.ndim == 1 else a
 
 def _check_preds(preds, gold, pname:str='preds', gname:str='gold'):
-    p, g = _as_2d(check_array(preds, pname, dtype=np.float64)), _as_2d(check_array(gold, gname, dtype=np.float64))
+    "Two arrays of the same shape and floating dtype (float32 stays float32: the kernels sum in float64)."
+    p, g = _as_2d(check_array(preds, pname)), _as_2d(check_array(gold, gname))
+    if p.dtype != g.dtype: p, g = p.astype(np.float64), g.astype(np.float64)
     if p.shape != g.shape: raise ValueError(f"{pname} and {gname} must have the same shape, got {to_numpy(preds).shape} and {to_numpy(gold).shape}")
     return p, g
 

@@ -19,7 +19,7 @@ from .hooks import capture_activations, check_layers, default_layers
 from .models import fresh_model
 from .losses import get_loss
 from .train import Callback, fit
-from .unlearn import register_method, resolve_min_steps
+from .unlearning import register_method, resolve_min_steps
 
 # %% auto #0
 __all__ = ['FrozenNorm', 'retrain', 'finetune', 'gaussian_labels', 'gaussian', 'attention_map', 'at_loss', 'blindspot_loss',
@@ -64,9 +64,9 @@ def retrain(
     "Retrain from a fresh initialisation on the retain set: the exact answer M_gold."
     new = fresh_model(model, seed, model_factory)
     min_steps = resolve_min_steps(min_steps, epochs)
-    fit(new, split.retain, _retain_valid(valid), loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+    h = fit(new, split.retain, _retain_valid(valid), loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         scheduler=scheduler, min_steps=min_steps, device=device, amp=amp, progress=progress)
-    new._resolved_options = dict(min_steps=min_steps)
+    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
     return new
 
 # %% ../nbs/10_methods.ipynb #4b3db01f
@@ -88,9 +88,9 @@ def finetune(
 )->nn.Module:
     "A copy of M fine-tuned on the retain set."
     new, min_steps = copy_model(model), resolve_min_steps(min_steps, epochs)
-    fit(new, split.retain, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
+    h = fit(new, split.retain, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
         min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn))
-    new._resolved_options = dict(min_steps=min_steps)
+    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
     return new
 
 # %% ../nbs/10_methods.ipynb #f15bbb99
@@ -140,9 +140,9 @@ def gaussian(
     "A copy of M fine-tuned on D with each forget label replaced by a Gaussian draw."
     labels = gaussian_labels(split.targets, split.forget_mask, seed).astype(np.float32)
     new, min_steps = copy_model(model), resolve_min_steps(min_steps, epochs)
-    fit(new, _relabel(split.dataset, labels), loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+    h = fit(new, _relabel(split.dataset, labels), loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
         scheduler=None, min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn))
-    new._resolved_options = dict(min_steps=min_steps)
+    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
     return new
 
 # %% ../nbs/10_methods.ipynb #bbd28c06
@@ -235,15 +235,16 @@ def blindspot(
     bs_min_steps = resolve_min_steps(bs_min_steps, bs_epochs, 'bs_min_steps', 'bs_epochs')
     if bs_model is None:                                   # 1. the blindspot model: fresh, a few epochs on D_r, frozen
         bs = fresh_model(model, seed, model_factory)
-        fit(bs, split.retain, loss=loss, epochs=bs_epochs, lr=bs_lr, batch_size=batch_size, seed=seed, scheduler=None,
-            min_steps=bs_min_steps, device=device, amp=amp, progress=progress)
-    else: bs = copy_model(check_module(bs_model, 'bs_model')).to(get_device(device))
+        bs_steps = fit(bs, split.retain, loss=loss, epochs=bs_epochs, lr=bs_lr, batch_size=batch_size, seed=seed, scheduler=None,
+            min_steps=bs_min_steps, device=device, amp=amp, progress=progress).steps
+    else: bs, bs_steps = copy_model(check_module(bs_model, 'bs_model')).to(get_device(device)), 0
     bs.eval().requires_grad_(False)
     check_layers(bs, layers)
     student = copy_model(model)                            # 2. the student starts as a copy of M
     with capture_activations(student, layers) as acts, capture_activations(bs, layers) as bs_acts:
-        fit(student, split.flagged, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
+        h = fit(student, split.flagged, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
             min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn),
             step=_blindspot_step(bs, acts, bs_acts, beta))  # 3. trained on all of D with the Blindspot loss
     student._resolved_options = dict(layers=layers, min_steps=min_steps, bs_min_steps=bs_min_steps)
+    student._steps = bs_steps + h.steps
     return student

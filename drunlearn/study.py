@@ -21,8 +21,8 @@ from .bundles import DataBundle
 from .datasets import DATASETS, load_dataset
 from .train import fit, predict, evaluate
 from .losses import get_loss
-from .unlearn import METHODS, unlearn, check_method_options
-from .evaluate import evaluate_unlearning
+from .unlearning import METHODS, unlearn, check_method_options
+from .evaluation import evaluate_unlearning
 from .distances import relative_difference
 
 # %% auto #0
@@ -92,12 +92,12 @@ class StudyConfig:
     device:str='auto' # 'auto', 'cpu', 'cuda', 'cuda:1', ...
     out:str='drunlearn-report' # the report folder
     quick:bool=False # a smoke run in seconds: few rows, 2 epochs, a handful of unlearning steps
-    recipe:str='drunlearn' # the unlearning methods' recipe: 'drunlearn' (the library's defaults) or 'paper' (see `drunlearn.unlearn.RECIPES`)
+    recipe:str='drunlearn' # the unlearning methods' recipe: 'drunlearn' (the library's defaults) or 'paper' (see `drunlearn.unlearning.RECIPES`)
     batch_size:int|None=None # batch size of the Original and Retrain
     lr:float|None=None # learning rate of the Original and Retrain (Adam)
     model:dict|None=None # the model: dict(name=<drunlearn.models class>, **kwargs); None: the preset's or the dataset's
     dataset_options:dict=field(default_factory=dict) # keyword arguments of the dataset loader (e.g. root= for age_dir)
-    method_options:dict=field(default_factory=dict) # method name → its options (see `drunlearn.unlearn.method_options`)
+    method_options:dict=field(default_factory=dict) # method name → its options (see `drunlearn.unlearning.method_options`)
     mia:bool=True # run the membership-inference attacks
     ain:bool=False # compute the anamnesis index (costs a relearning run per model)
     max_rows:int|None=None # use at most this many training rows (a seeded sample); None: all
@@ -262,19 +262,22 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
         for k, mod in models.items():
             if k != 'original': times[k] = mod.unlearning_record['seconds']
         say(f"seed {seed}: " + ', '.join(f'{k} {v:.1f}s' for k, v in times.items() if k != 'original'))
-        df = evaluate_unlearning(models, train, test, valid=valid, loss=loss, mia=cfg['mia'], ain=cfg['ain'], seed=seed, times=times)
+        outs = {}                                   # each model's predictions and losses, made once for the table and the figures
+        df = evaluate_unlearning(models, train, test, valid=valid, loss=loss, mia=cfg['mia'], ain=cfg['ain'], seed=seed, times=times,
+                                 outputs=outs)
+        attacks_used = {k: v for k, v in df.attrs.items() if k.startswith('mia_')}
         tables.append(df.reset_index().assign(seed=seed))
         timings[seed] = times
         if i == 0:
-            gold = predict(models['retrain'], train.forget)
-            t_forget = train.targets[train.forget_mask]
-            for k, mod in models.items():
-                if k != 'retrain': relative[k] = relative_difference(predict(mod, train.forget), gold, t_forget)
-                attack[k] = (evaluate(mod, train.forget, loss), evaluate(mod, test.dataset, loss))
+            t_forget, gold = train.targets[train.forget_mask], outs['retrain']['forget_pred']
+            for k, o in outs.items():
+                if k != 'retrain': relative[k] = relative_difference(o['forget_pred'], gold, t_forget)
+                attack[k] = (o['forget_loss'], o['test_loss'])
         if models_out is not None: models_out.clear(); models_out.update(models)
     results = pd.concat(tables, ignore_index=True)
     record = dict(config=_plain(cfg), data=_plain(bundle.summary()), forget=dict(train=train.summary(), test=test.summary()),
-                  device=str(dev), versions=lib_versions(), timings=_plain(timings), seconds=time.perf_counter() - t_start)
+                  device=str(dev), versions=lib_versions(), timings=_plain({str(k): v for k, v in timings.items()}), attacks=_plain(attacks_used) if cfg['mia'] else None,
+                  seconds=time.perf_counter() - t_start)
     say(f"done in {record['seconds']:.1f}s")
     return StudyResult(results, relative, attack, record)
 
@@ -292,13 +295,9 @@ def _make_model(bundle:DataBundle, model:dict|None):
     return MODELS[kw.pop('name')](**kw)
 
 def _plain(o):
-    "`o` with NumPy scalars, tuples and paths turned into plain JSON values."
-    if isinstance(o, dict): return {str(k): _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_plain(v) for v in o]
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, (Path, torch.device)): return str(o)
-    if isinstance(o, float) and not np.isfinite(o): return None
-    return o
+    "`o` as plain JSON values: NumPy scalars become numbers, NaN becomes None, paths and devices become strings."
+    return plain(o, lambda v, where: str(v))
+
 
 # %% ../nbs/22_study.ipynb #f1cc153f
 def _md_table(df:pd.DataFrame)->str:

@@ -36,16 +36,18 @@ class _EpochSampler(Sampler):
         return iter(torch.cat([torch.randperm(self.n, generator=g) for _ in range(self.repeats)]).tolist())
 
 def _tensors_of(ds):
-    "The row-aligned tensors behind an in-memory dataset (items are exactly their rows), or None."
-    if isinstance(ds, Subset):
+    "The tensors behind an in-memory dataset as `(tensor, rows)` pairs (rows: the tensor's row of each item, or None), or None."
+    if isinstance(ds, Subset):                   # a view: map its rows, copy no data
         inner = _tensors_of(ds.dataset)
-        return None if inner is None else tuple(t[torch.as_tensor(ds.indices, dtype=torch.long, device=t.device)] for t in inner)
-    if type(ds) is ArrayDataset: return (ds.x, ds.y)
+        if inner is None: return None
+        idx = torch.as_tensor(np.asarray(ds.indices), dtype=torch.long)
+        return [(t, (idx if r is None else r[idx]).to(t.device)) for t, r in inner]
+    if type(ds) is ArrayDataset: return [(ds.x, None), (ds.y, None)]
     if type(ds) is FlaggedDataset:
         inner = _tensors_of(ds.dataset)
-        return None if inner is None or len(inner) != 2 else inner + (ds.flags,)
+        return None if inner is None or len(inner) != 2 else inner + [(ds.flags, None)]
     ts = getattr(ds, 'tensors', None)
-    if isinstance(ts, (tuple, list)) and ts and all(isinstance(t, torch.Tensor) and len(t) == len(ds) for t in ts): return tuple(ts)
+    if isinstance(ts, (tuple, list)) and ts and all(isinstance(t, torch.Tensor) and len(t) == len(ds) for t in ts): return [(t, None) for t in ts]
     return None
 
 def _n_batches(
@@ -71,12 +73,12 @@ class _FoldedBatches(Sampler):
         if batch: yield batch
 
 class _Batches(Dataset):
-    "Indexes a batch of rows at once from row-aligned tensors."
-    def __init__(self, tensors): self.tensors = tensors
-    def __len__(self): return len(self.tensors[0])
+    "Indexes a batch of rows at once from tensors, each through its own row map."
+    def __init__(self, pairs, n:int): self.pairs, self.n = pairs, n
+    def __len__(self): return self.n
     def __getitem__(self, idx):
         idx = torch.as_tensor(idx, dtype=torch.long)
-        return tuple(t[idx.to(t.device)] for t in self.tensors)
+        return tuple(t[(idx if r is None else r[idx.to(r.device)]).to(t.device)] for t, r in self.pairs)
 
 def make_loader(
     data, # a map-style `Dataset` with items `(x, y, ...)`, or a tuple `(x, y)`
@@ -95,12 +97,12 @@ def make_loader(
     num_workers = check_positive(num_workers, 'num_workers', integer=True, allow_zero=True)
     sampler = sampler if sampler is not None else _EpochSampler(len(ds), shuffle, check_seed(seed), repeats)
     tensors = _tensors_of(ds)
-    on_device = tensors is not None and any(t.device.type != 'cpu' for t in tensors)
+    on_device = tensors is not None and any(t.device.type != 'cpu' for t, _ in tensors)
     kw = dict(num_workers=0 if on_device else num_workers, persistent_workers=num_workers > 0 and not on_device,
               pin_memory=_pin(get_device(device), on_device),
               generator=torch.Generator().manual_seed(seed))   # its own: iterating never draws from torch's global generator
     if tensors is not None:                     # whole batches by indexing, on the device where the tensors live
-        return DataLoader(_Batches(tensors), batch_size=None, sampler=_FoldedBatches(sampler, batch_size), **kw)
+        return DataLoader(_Batches(tensors, len(ds)), batch_size=None, sampler=_FoldedBatches(sampler, batch_size), **kw)
     return DataLoader(ds, batch_sampler=_FoldedBatches(sampler, batch_size), **kw)
 
 def _pin(device:torch.device, on_device:bool)->bool:

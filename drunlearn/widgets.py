@@ -16,8 +16,8 @@ from .bundles import DataBundle
 from .datasets import rotated_digits
 from .models import MLP
 from .train import fit
-from .unlearn import METHODS, unlearn
-from .evaluate import evaluate_unlearning
+from .unlearning import METHODS, unlearn
+from .evaluation import evaluate_unlearning
 from . import viz
 try: import ipywidgets as W
 except ModuleNotFoundError as e:
@@ -108,7 +108,7 @@ class UnlearningExplorer(W.VBox):
         return df
 
 def _options(method:str)->dict:
-    from drunlearn.unlearn import method_options
+    from drunlearn.unlearning import method_options
     return method_options(method)
 
 def _interactive()->bool:

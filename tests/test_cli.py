@@ -23,7 +23,7 @@ def test_help_names_match_the_registries():
     "The names --help lists are kept in drunlearn.cli (so the parser needs no torch); they must equal the registries."
     from drunlearn import cli
     from drunlearn.datasets import DATASETS
-    from drunlearn.unlearn import METHODS
+    from drunlearn.unlearning import METHODS
     from drunlearn.study import PRESETS
     assert list(cli._DATASETS) == list(DATASETS)
     assert list(cli._PRESET_DATASETS) == [k for k in DATASETS if k in PRESETS]
@@ -36,7 +36,7 @@ def test_help_and_usage_errors_import_no_heavy_modules():
             "c._build_parser().format_help()\n"
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
             "    codes = c.main(['--help']), c.main(['--frobnicate']), c.main(['--epochs', 'many'])\n"
-            "heavy = ('torch', 'sklearn', 'pandas', 'numba', 'matplotlib', 'drunlearn.study', 'drunlearn.datasets', 'drunlearn.unlearn')\n"
+            "heavy = ('torch', 'sklearn', 'pandas', 'numba', 'matplotlib', 'drunlearn.study', 'drunlearn.datasets', 'drunlearn.unlearning')\n"
             "print(codes, sorted(m for m in heavy if m in sys.modules))\n")
     r = subprocess.run([sys.executable, '-c', code], env=ENV, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -185,7 +185,7 @@ from drunlearn.train import fit, predict
 from drunlearn.attacks import MIA_FEATURES, attack_features, loss_threshold_mia
 from drunlearn.distances import prediction_w1, output_distance, relative_difference, hidden_distances
 from drunlearn.ain import relearn_steps, anamnesis_index
-from drunlearn.evaluate import evaluate_unlearning
+from drunlearn.evaluation import evaluate_unlearning
 
 def _task(n, seed, noise=0.3):
     g = np.random.default_rng(seed)
@@ -347,9 +347,9 @@ def test_anamnesis_index(setup):
 
 # evaluate_unlearning
 
-COLUMNS = ['retain_error', 'forget_error', 'test_error', 'w1', 'act_dist', 'mia_svc', 'mia_auc', 'mia_tpr', 'mia_logreg',
+COLUMNS = ['retain_error', 'forget_error', 'test_error', 'w1', 'act_dist', 'mia_svc', 'mia_auc', 'mia_tpr', 'mia_logreg', 'mia_svc_sd', 'mia_logreg_sd',
            'ain', 'relearn_steps', 'relearn_censored', 'seconds']
-GAPS = [c + '_gap' for c in COLUMNS if c not in ('relearn_steps', 'relearn_censored', 'seconds')]
+GAPS = [c + '_gap' for c in COLUMNS if c not in ('relearn_steps', 'relearn_censored', 'seconds', 'mia_svc_sd', 'mia_logreg_sd')]
 
 @pytest.fixture(scope='module')
 def table(setup):
@@ -365,7 +365,7 @@ def test_evaluate_columns_and_retrain_row(table):
     assert (df.loc['retrain', GAPS] == 0).all()
     assert df.loc['retrain', 'w1'] == 0 and df.loc['retrain', 'act_dist'] == 0 and df.loc['retrain', 'ain'] == 1
     assert df.loc['original', 'ain'] == 0 and df.loc['original', 'relearn_steps'] == 0
-    for c in COLUMNS[:-4]:
+    for c in [c for c in COLUMNS if c + '_gap' in GAPS]:
         np.testing.assert_allclose(df[c + '_gap'], (df[c] - df.loc['retrain', c]).abs())
     assert df.loc['finetune', 'seconds'] == 2.5 and np.isnan(df.loc['original', 'seconds'])
     assert df.attrs['retrain_key'] == 'retrain' and df.attrs['ain_retrain_steps'] == df.loc['retrain', 'relearn_steps']
@@ -387,23 +387,45 @@ def test_evaluate_errors_are_exact_means(setup, table):
         np.testing.assert_allclose(df.loc[k, ['retain_error', 'forget_error', 'test_error']].astype(float),
                                    [err[~ts.forget_mask].mean(), err[ts.forget_mask].mean(), err.mean()], rtol=1e-5)
 
-def test_evaluate_mia_matches_direct_attacks(setup, table):
-    df, split, ts = table[0], setup['split'], setup['tsplit']
+def test_evaluate_mia_matches_direct_attacks(setup):
+    "One draw of the attacks, written out: the rows drawn, then the scikit-learn pipelines on their features."
+    split, ts = setup['split'], setup['tsplit']
     m, gold = setup['models']['finetune'], setup['models']['retrain']
-    retain = np.flatnonzero(~split.forget_mask)
-    k = min(len(retain), len(ts))
-    members = retain[np.sort(np.random.default_rng(0).choice(len(retain), k, replace=False))] if k < len(retain) else retain
+    df = evaluate_unlearning(dict(retrain=gold, finetune=m), split, ts, mia=dict(draws=1, max_rows=30))
+    rng = np.random.default_rng(0)
+    draw = lambda rows, k: rows if k >= len(rows) else np.sort(rng.choice(rows, k, replace=False))
+    retain, nm_idx = np.flatnonzero(~split.forget_mask), np.flatnonzero(ts.forget_mask)
+    k, k_lr = min(len(retain), len(ts), 30), min(split.n_forget, len(nm_idx), 30)
+    members, nonmembers, judged = draw(retain, k), draw(np.arange(len(ts)), k), draw(np.arange(split.n_forget), 300)
+    lr_f, lr_n = draw(np.arange(split.n_forget), k_lr), draw(nm_idx, k_lr)
     f_mem = attack_features(m, torch.utils.data.Subset(split.dataset, members.tolist()), features='abs_loss')
-    f_test = attack_features(m, ts.dataset, features='abs_loss')
-    f_forget = attack_features(m, split.forget, features='abs_loss')
-    assert df.loc['finetune', 'mia_svc'] == _direct_svc(f_mem, f_test, f_forget, k, 0)
-    f_tf = f_test[ts.forget_mask]                   # non-members of the threshold and logistic attacks: test forget rows
+    f_test, f_forget = attack_features(m, ts.dataset), attack_features(m, split.forget)
+    assert df.loc['finetune', 'mia_svc'] == _direct_svc(f_mem, f_test[nonmembers][:, :1], f_forget[judged][:, :1], None, 0)
+    f_tf = f_test[ts.forget_mask]                   # non-members of the threshold attack: every test forget row
     auc = roc_auc_score(np.r_[np.ones(len(f_forget)), np.zeros(len(f_tf))], -np.r_[f_forget[:, 0], f_tf[:, 0]])
     assert df.loc['finetune', 'mia_auc'] == pytest.approx(auc, abs=1e-9)
-    assert df.loc['finetune', 'mia_logreg'] == logreg_mia(attack_features(m, split.forget), attack_features(m, ts.forget), seed=0)
+    assert df.loc['finetune', 'mia_logreg'] == logreg_mia(f_forget[lr_f], f_test[lr_n], cv=df.attrs['mia_cv'], seed=0)
+    assert (df.attrs['mia_members'], df.attrs['mia_draws'], df.attrs['mia_logreg_rows']) == (k, 1, k_lr)
     pf, pg = predict(m, split.forget).reshape(-1), predict(gold, split.forget).reshape(-1)
     assert df.loc['finetune', 'w1'] == pytest.approx(wasserstein_distance(pf, pg), rel=1e-5)
     assert df.loc['finetune', 'act_dist'] == pytest.approx(np.abs(pf - pg).mean(), rel=1e-5)
+
+def test_attacks_never_fit_on_more_rows_than_their_budget(setup, monkeypatch):
+    "The bounded-cost default: each attack fits on at most `max_rows` rows per group, and the report says how many."
+    import drunlearn.evaluation as E
+    seen = []
+    real_svc, real_lr = E.svc_mia, E.logreg_mia
+    monkeypatch.setattr(E, 'svc_mia', lambda m, nm, tg, **k: seen.append(('svc', len(m), len(nm), len(tg))) or real_svc(m, nm, tg, **k))
+    monkeypatch.setattr(E, 'logreg_mia', lambda m, nm, **k: seen.append(('lr', len(m), len(nm))) or real_lr(m, nm, **k))
+    split, ts = setup['split'], setup['tsplit']
+    df = evaluate_unlearning(dict(retrain=setup['models']['retrain']), split, ts, mia=dict(max_rows=20, draws=2))
+    assert len(seen) == 4 and all(n <= 20 for s in seen for n in s[1:3]) and all(s[3] <= 200 for s in seen if s[0] == 'svc')
+    assert (df.attrs['mia_members'], df.attrs['mia_logreg_rows'], df.attrs['mia_draws']) == (20, 20, 2)
+    assert df.loc['retrain', 'mia_svc_sd'] >= 0
+    seen.clear()
+    evaluate_unlearning(dict(retrain=setup['models']['retrain']), split, ts, mia=dict(max_rows=None, draws=1))   # exact: every row
+    k = min(split.n_retain, len(ts))
+    assert seen == [('svc', k, k, split.n_forget), ('lr', split.n_forget, ts.n_forget)]
 
 def test_evaluate_options(setup):
     ms, split, ts = setup['models'], setup['split'], setup['tsplit']
@@ -411,10 +433,10 @@ def test_evaluate_options(setup):
     hid = [c for c in df.columns if c.startswith('act_dist[') and not c.endswith('_gap')]
     assert hid and 'mia_svc' not in df and 'ain' not in df and (df.loc['retrain', hid] == 0).all()
     assert [c for c in df.columns if not c.endswith('_gap')] == ['retain_error', 'forget_error', 'test_error', 'w1', 'act_dist', *hid, 'seconds']
-    df2 = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=dict(n_samples=40, cv=3, features=MIA_FEATURES))
+    df2 = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=dict(max_rows=40, cv=3, features=MIA_FEATURES))
     assert df2.attrs['mia_members'] == 40 and 0 <= df2.loc['finetune', 'mia_svc'] <= 1
     # every test row as non-members of the threshold attack
-    df4 = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=dict(nonmembers='test'))
+    df4 = evaluate_unlearning(dict(retrain=ms['retrain'], finetune=ms['finetune']), split, ts, mia=dict(nonmembers='test', max_rows=None, draws=1))
     f_forget, f_test = attack_features(ms['finetune'], split.forget), attack_features(ms['finetune'], ts.dataset)
     auc = roc_auc_score(np.r_[np.ones(len(f_forget)), np.zeros(len(f_test))], -np.r_[f_forget[:, 0], f_test[:, 0]])
     assert df4.loc['finetune', 'mia_auc'] == pytest.approx(auc, abs=1e-9) and df4.attrs['mia_nonmembers'] == 'test'

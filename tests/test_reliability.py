@@ -12,9 +12,9 @@ from torch.utils.data import Dataset, TensorDataset
 
 from drunlearn.core import state_fingerprint, same_state
 from drunlearn.data import ForgetSplit, get_targets
-from drunlearn.unlearn import unlearn
+from drunlearn.unlearning import unlearn
 from drunlearn.methods import gaussian_labels
-from drunlearn.evaluate import evaluate_unlearning
+from drunlearn.evaluation import evaluate_unlearning
 from drunlearn.train import fit, make_loader
 from drunlearn.checkpoint import save_checkpoint, load_checkpoint
 from drunlearn.models import MLP
