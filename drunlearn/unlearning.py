@@ -180,4 +180,4 @@ def resolve_min_steps(
     return check_positive(min_steps, name, integer=True, allow_zero=True)
 
 # %% ../nbs/09_unlearning.ipynb #4515c7b9
-from . import methods as _methods   # noqa: E402  the paper's methods register themselves
+from . import methods as _methods, baselines as _baselines, ridge as _ridge   # noqa: E402  they register themselves
