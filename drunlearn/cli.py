@@ -19,7 +19,8 @@ __all__ = ['main', 'load_config_file']
 # drunlearn.unlearning.METHODS without 'retrain'.
 _DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor', 'age_dir', 'stsb', 'electricity')
 _PRESET_DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor')   # these need no files
-_METHODS = ('finetune', 'gaussian', 'blindspot')
+_METHODS = ('finetune', 'gaussian', 'blindspot', 'neggrad_plus', 'scrub', 'ssd', 'lfssd', 'salun', 'l1_sparse',
+            'bad_teacher', 'ridge_head')
 
 def _build_parser()->argparse.ArgumentParser:
     "The argument parser of the `drunlearn` command (options not given stay out of the namespace)."
@@ -35,7 +36,7 @@ def _build_parser()->argparse.ArgumentParser:
     p.add_argument('--dataset', help=f"dataset name (default: digits); one of: {', '.join(_DATASETS)}")
     p.add_argument('--forget', help='forget rule on the target, e.g. "y<=30", "y<2", "10<=y<=30", or a group rule such as '
                                     '"daytype==weekend"; or a .npz mask file with boolean arrays train and test (default: the dataset\'s own rule)')
-    p.add_argument('--methods', help=f"comma-separated unlearning methods besides Retrain (default: finetune,gaussian,blindspot); from: "
+    p.add_argument('--methods', help=f"comma-separated unlearning methods besides Retrain, or 'all' (default: finetune,gaussian,blindspot); from: "
                                      f"{', '.join(_METHODS)}")
     p.add_argument('--epochs', type=int, help="epochs of the Original and Retrain (default: the dataset's preset)")
     p.add_argument('--seeds', help="seeds as a list '0,1,2' or a count '3' (default: 0)")
@@ -47,7 +48,9 @@ def _build_parser()->argparse.ArgumentParser:
     p.add_argument('--threads', type=int, help='torch CPU threads during the study (default: 1, fastest for the built-in models)')
     p.add_argument('--ain', action='store_true', help='also compute the anamnesis index (a relearning run per model)')
     p.add_argument('--recipe', choices=('drunlearn', 'paper'), help="the methods' recipe: drunlearn's defaults or the paper's exactly")
-    p.add_argument('--no-mia', dest='mia', action='store_false', help='skip the membership-inference attacks')
+    p.add_argument('--attacks', help="comma-separated membership attacks, or 'none' (default: svc): svc (the paper's population attacks), "
+                                     'ulira and rmia (the per-example audit of each method; costs --shadows training runs per method)')
+    p.add_argument('--shadows', type=int, help='shadow runs per method for ulira and rmia (default: 16)')
     p.add_argument('--config', help='a TOML or YAML file with any of these keys')
     return p
 

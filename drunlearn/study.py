@@ -21,9 +21,10 @@ from .bundles import DataBundle
 from .datasets import DATASETS, load_dataset
 from .train import fit, predict, evaluate
 from .losses import get_loss
-from .unlearning import METHODS, unlearn, check_method_options
+from .unlearning import METHODS, RECIPES, unlearn, check_method_options, method_options
 from .evaluation import evaluate_unlearning
 from .distances import relative_difference
+from .audit import shadow_runs, audit
 
 # %% auto #0
 __all__ = ['PRESETS', 'parse_forget', 'StudyConfig', 'StudyResult', 'run_study', 'is_report', 'check_report_out', 'write_report']
@@ -78,8 +79,10 @@ PRESETS = {   # sized so that the default study (digits) finishes in well under 
     'similarity': dict(model=dict(name='MLP', hidden=(128, 64), dropout=0.1), epochs=60, batch_size=128, lr=0.001),
     'taylor': dict(dataset_options=dict(enc=96, horizon=24, stride=4), epochs=30, batch_size=128, lr=0.003),
 }
-_QUICK = dict(epochs=2, max_rows=256, method_options=dict(finetune=dict(min_steps=4), gaussian=dict(min_steps=4),
-                                                         blindspot=dict(min_steps=4, bs_min_steps=4)))
+_QUICK = dict(epochs=2, max_rows=256)
+_QUICK_STEPS = dict(min_steps=4, bs_min_steps=4)   # each method's step floors in a quick run, where it has them
+
+_ATTACKS = ('svc', 'ulira', 'rmia')
 
 @dataclass
 class StudyConfig:
@@ -98,7 +101,8 @@ class StudyConfig:
     model:dict|None=None # the model: dict(name=<drunlearn.models class>, **kwargs); None: the preset's or the dataset's
     dataset_options:dict=field(default_factory=dict) # keyword arguments of the dataset loader (e.g. root= for age_dir)
     method_options:dict=field(default_factory=dict) # method name → its options (see `drunlearn.unlearning.method_options`)
-    mia:bool=True # run the membership-inference attacks
+    attacks:tuple=('svc',) # membership attacks: 'svc' (the paper's population attacks, every seed); 'ulira' and 'rmia' (the per-example audit of each method, first seed, `shadows` extra training runs per method); () for none
+    shadows:int=16 # shadow runs per method of the per-example audit (see `drunlearn.audit`)
     ain:bool=False # compute the anamnesis index (costs a relearning run per model)
     max_rows:int|None=None # use at most this many training rows (a seeded sample); None: all
     threads:int|None=1 # torch CPU threads during the study (restored after); None: leave torch's setting
@@ -117,6 +121,8 @@ class StudyConfig:
     def check(self)->'StudyConfig':
         "Check every field; return self with normalised values (tuples, ints, floats)."
         check_choice(self.dataset, 'dataset', set(DATASETS))
+        if self.methods == 'all' or self.methods == ['all'] or self.methods == ('all',):   # every registered method but Retrain
+            self.methods = tuple(m for m in METHODS if m != 'retrain')
         if isinstance(self.methods, str): self.methods = tuple(m.strip() for m in self.methods.split(',') if m.strip())
         if not isinstance(self.methods, (list, tuple)) or not self.methods:
             raise ValueError(f"methods must be a non-empty list of method names from: {', '.join(sorted(METHODS))}")
@@ -132,7 +138,14 @@ class StudyConfig:
             if getattr(self, k) is not None: setattr(self, k, check_positive(getattr(self, k), k, integer=True))
         if self.lr is not None: self.lr = check_positive(self.lr, 'lr')
         check_choice(self.recipe, 'recipe', ('drunlearn', 'paper'))
-        for k in ('quick', 'mia', 'ain'):
+        if isinstance(self.attacks, str): self.attacks = () if self.attacks.strip() in ('', 'none') else tuple(a.strip() for a in self.attacks.split(','))
+        if not isinstance(self.attacks, (list, tuple)): raise ValueError(f"attacks must be a list from 'svc', 'ulira', 'rmia' (or 'none'), got {self.attacks!r}")
+        for a in self.attacks: check_choice(a, 'attacks', _ATTACKS)
+        if len(set(self.attacks)) != len(self.attacks): raise ValueError(f'attacks lists an attack twice: {list(self.attacks)}')
+        self.attacks = tuple(self.attacks)
+        self.shadows = check_positive(self.shadows, 'shadows', integer=True)
+        if self.shadows < 3 and set(self.attacks) & {'ulira', 'rmia'}: raise ValueError(f'the per-example audit needs at least 3 shadow runs, got shadows={self.shadows}')
+        for k in ('quick', 'ain'):
             if not isinstance(getattr(self, k), bool): raise ValueError(f'{k} must be true or false, got {getattr(self, k)!r}')
         if not isinstance(self.device, str): raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {self.device!r}")
         get_device(self.device)
@@ -158,9 +171,10 @@ class StudyConfig:
             elif d.get(k) is None: d[k] = v
         if self.quick:
             for k, v in _QUICK.items():
-                if k == 'method_options': d[k] = {m: {**v.get(m, {}), **d[k].get(m, {})} for m in set(v) | set(d[k])}
-                elif k == 'max_rows': d[k] = min(v, d[k] or v)
+                if k == 'max_rows': d[k] = min(v, d[k] or v)
                 else: d[k] = v if getattr(self, k) is None else d[k]
+            small = {m: {k: v for k, v in _QUICK_STEPS.items() if k in method_options(m)} for m in d['methods']}
+            d['method_options'] = {m: {**small.get(m, {}), **d['method_options'].get(m, {})} for m in set(small) | set(d['method_options'])}
         d['epochs'] = d['epochs'] or 30
         d['batch_size'] = d['batch_size'] or 256
         d['lr'] = d['lr'] or 0.01
@@ -218,6 +232,7 @@ class StudyResult:
     relative:dict # model name → per-sample relative difference from Retrain on the forget rows (first seed)
     attack_losses:dict # model name → (per-sample losses on forget rows, on test rows) (first seed)
     record:dict # resolved configuration, data summary, versions, timings
+    audit_scores:dict=field(default_factory=dict) # attack name → (scores of IN rows, of OUT rows) of the per-example audit; empty without it
 
 def run_study(
     config:StudyConfig|dict|None=None, # the study; None: the defaults
@@ -238,9 +253,10 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     t_start = time.perf_counter()
     bundle, splits = _study_data(cfg)
     train, valid, test = splits['train'], splits.get('valid'), splits['test']
-    if cfg['mia'] and min(train.n_forget, test.n_forget) < 2:
+    mia = 'svc' in cfg['attacks']
+    if mia and min(train.n_forget, test.n_forget) < 2:
         raise ValueError(f"the membership attacks need at least 2 forget rows among the training rows and among the test rows, "
-                         f"got {train.n_forget} and {test.n_forget}" + _max_rows_hint(cfg) + "; or turn them off (mia = false, --no-mia)")
+                         f"got {train.n_forget} and {test.n_forget}" + _max_rows_hint(cfg) + "; or turn them off (attacks = [], --attacks none)")
     dev, loss = get_device(cfg['device']), _task_loss(bundle)
     say(f"data: {bundle.name}, {len(train)} training rows, {len(test)} test rows; device {dev}")
     say(f"forget {train.rule or 'mask file'}: {train.n_forget} training rows, {test.n_forget} test rows")
@@ -263,7 +279,7 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
             if k != 'original': times[k] = mod.unlearning_record['seconds']
         say(f"seed {seed}: " + ', '.join(f'{k} {v:.1f}s' for k, v in times.items() if k != 'original'))
         outs = {}                                   # each model's predictions and losses, made once for the table and the figures
-        df = evaluate_unlearning(models, train, test, valid=valid, loss=loss, mia=cfg['mia'], ain=cfg['ain'], seed=seed, times=times,
+        df = evaluate_unlearning(models, train, test, valid=valid, loss=loss, mia=mia, ain=cfg['ain'], seed=seed, times=times,
                                  outputs=outs)
         attacks_used = {k: v for k, v in df.attrs.items() if k.startswith('mia_')}
         tables.append(df.reset_index().assign(seed=seed))
@@ -275,11 +291,46 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
                 attack[k] = (o['forget_loss'], o['test_loss'])
         if models_out is not None: models_out.clear(); models_out.update(models)
     results = pd.concat(tables, ignore_index=True)
+    audit_rows, audit_scores = _run_audit(cfg, bundle, recipe, say) if set(cfg['attacks']) & {'ulira', 'rmia'} else ({}, {})
+    results = _add_audit(results, audit_rows, cfg)
     record = dict(config=_plain(cfg), data=_plain(bundle.summary()), forget=dict(train=train.summary(), test=test.summary()),
-                  device=str(dev), versions=lib_versions(), timings=_plain({str(k): v for k, v in timings.items()}), attacks=_plain(attacks_used) if cfg['mia'] else None,
-                  seconds=time.perf_counter() - t_start)
+                  device=str(dev), versions=lib_versions(), timings=_plain({str(k): v for k, v in timings.items()}), attacks=_plain(attacks_used) if mia else None,
+                  audit=_plain(audit_rows) or None, seconds=time.perf_counter() - t_start)
     say(f"done in {record['seconds']:.1f}s")
-    return StudyResult(results, relative, attack, record)
+    return StudyResult(results, relative, attack, record, audit_scores)
+
+def _run_audit(cfg:dict, bundle:DataBundle, recipe:dict, say)->tuple:
+    "The per-example audit of each method: `cfg['shadows']` shadow runs (cached), then U-LiRA, LiRA and RMIA."
+    seed, rows, scores = cfg['seeds'][0], {}, {}
+    def make_model(s): set_seed(s); return _make_model(bundle, cfg['model'])
+    def train(model, ds, s): fit(model, ds, seed=s, **recipe)
+    from drunlearn.bundles import cache_dir
+    for m in cfg['methods']:
+        t0 = time.perf_counter()
+        base = {k: v for k, v in RECIPES[cfg['recipe']].get(m, {}).items() if k in method_options(m)}
+        opts = {**base, 'loss': recipe['loss'], 'device': recipe['device'], **cfg['method_options'].get(m, {})}
+        runs = shadow_runs(bundle.train, make_model, train, m, method_options=opts, n_shadows=cfg['shadows'], seed=seed,
+                           device=recipe['device'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
+        df = audit(runs, targets=min(4, cfg['shadows'] - 1), seed=seed)
+        rows[m] = {a: df.loc[a].to_dict() for a in df.index}
+        scores[f'{m} (U-LiRA)'] = df.attrs['scores']['ulira']
+        say(f"audit of {m}: {cfg['shadows']} shadow runs in {time.perf_counter() - t0:.1f}s, U-LiRA accuracy {df.loc['ulira', 'accuracy']:.2f}")
+    if rows: scores['original (LiRA)'] = df.attrs['scores']['lira']
+    return rows, scores
+
+def _add_audit(results:pd.DataFrame, rows:dict, cfg:dict)->pd.DataFrame:
+    "Audit columns on the first seed's rows: each method's U-LiRA accuracy and AUC and RMIA AUC; LiRA's AUC on the Original and on Retrain."
+    if not rows: return results
+    results = results.copy()
+    first = results.seed == cfg['seeds'][0]
+    any_run = next(iter(rows.values()))
+    for m, r in rows.items():
+        at = first & (results.model == m)
+        if 'ulira' in cfg['attacks']: results.loc[at, ['ulira_accuracy', 'ulira_auc']] = r['ulira']['accuracy'], r['ulira']['auc']
+        if 'rmia' in cfg['attacks']: results.loc[at, 'rmia_auc'] = r['rmia']['auc']
+    results.loc[first & (results.model == 'original'), 'lira_auc'] = any_run['lira']['auc']
+    results.loc[first & (results.model == 'retrain'), 'lira_auc'] = any_run['lira_retrain']['auc']
+    return results
 
 def _task_loss(bundle:DataBundle):
     "The bundle's suggested loss; for the pinball loss, with the bundle's quantiles."
@@ -307,8 +358,19 @@ def _md_table(df:pd.DataFrame)->str:
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(r) + ' |' for r in rows])
 
 _FIGURES = ('relative_difference.png', 'forget_retain.png', 'mia_roc.png', 'gaps.png')
-_REPORT_FILES = ('report.json', 'report.md', *_FIGURES)
+_AUDIT_FIGURE = 'audit_roc.png'   # only with the per-example audit
+_REPORT_FILES = ('report.json', 'report.md', *_FIGURES, _AUDIT_FIGURE)
 _REPORT_FORMAT = 'drunlearn.report'
+
+def _audit_table(audit:dict)->pd.DataFrame:
+    "One row per method: U-LiRA accuracy, AUC and TPR at 1% FPR, RMIA AUC, with intervals; LiRA on the Original and on Retrain."
+    fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_ci'][0]:.2f}, {r[k + '_ci'][1]:.2f}]"
+    rows = {m: {'U-LiRA accuracy': fmt(r['ulira'], 'accuracy'), '(U-)LiRA AUC': fmt(r['ulira'], 'auc'),
+                '(U-)LiRA TPR@1%': fmt(r['ulira'], 'tpr_1'), 'RMIA AUC': fmt(r['rmia'], 'auc')} for m, r in audit.items()}
+    r = next(iter(audit.values()))
+    for name, k in (('original (LiRA)', 'lira'), ('retrain (LiRA)', 'lira_retrain')):
+        rows[name] = {'U-LiRA accuracy': '', '(U-)LiRA AUC': fmt(r[k], 'auc'), '(U-)LiRA TPR@1%': fmt(r[k], 'tpr_1'), 'RMIA AUC': ''}
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('model')
 
 def _save_figures(res:StudyResult, folder:Path)->list:
     "Draw the study's figures into `folder` as PNG files; returns their names."
@@ -322,7 +384,10 @@ def _save_figures(res:StudyResult, folder:Path)->list:
         for fig, name in zip(figs, _FIGURES):
             fig.savefig(folder / name, bbox_inches='tight')
             plt.close(fig)
-    return list(_FIGURES)
+        if res.audit_scores:
+            fig = viz.score_roc_plot(res.audit_scores, title='Per-example audit (first seed), log scale').figure
+            fig.savefig(folder / _AUDIT_FIGURE, bbox_inches='tight'); plt.close(fig)
+    return list(_FIGURES) + ([_AUDIT_FIGURE] if res.audit_scores else [])
 
 def is_report(
     folder:str|Path, # an existing folder
@@ -362,6 +427,11 @@ def _write_files(res:StudyResult, folder:Path):
           f"Run time: {res.record['seconds']:.0f} s.", '',
           'Errors are on the test set (retain and forget rows); distances and attacks compare each model with Retrain, '
           'the exact answer. Values are mean ± std over seeds.', '', _md_table(table), '']
+    if res.record.get('audit'):
+        md += ['## Per-example audit', '', f"U-LiRA, LiRA and RMIA over {c['shadows']} shadow runs per method (first seed), "
+               'with 95% bootstrap intervals. U-LiRA accuracy is 0.5 for an unlearner that cannot be told from Retrain; '
+               "LiRA's AUC on the Original shows how much the attack sees when nothing was forgotten, on Retrain what it sees by chance.", '',
+               _md_table(_audit_table(res.record['audit'])), '']
     md += [f'![{f[:-4]}]({f})' for f in figs]
     md += ['', f"drunlearn {res.record['versions']['drunlearn']}, torch {res.record['versions']['torch']}."]
     (folder / 'report.md').write_text('\n'.join(md) + '\n')

@@ -15,7 +15,7 @@ from .checks import check_array, check_same_len
 
 # %% auto #0
 __all__ = ['model_order', 'model_palette', 'results_table', 'relative_difference_plot', 'forget_retain_plot', 'mia_roc_plot',
-           'gap_plot']
+           'score_roc_plot', 'gap_plot']
 
 # %% ../nbs/21_viz.ipynb #4da24b77
 _METHOD_ORDER = ('original', 'retrain', 'finetune', 'gaussian', 'blindspot')
@@ -149,6 +149,30 @@ def mia_roc_plot(
     ax.plot([0, 1], [0, 1], ls=':', color='0.6', lw=1)
     ax.set_xlabel('false positive rate (test rows)'); ax.set_ylabel('true positive rate (forget rows)')
     ax.set_aspect('equal'); ax.set_xlim(0, 1); ax.set_ylim(0, 1)
+    if title: ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc='lower right')
+    return ax
+
+# %% ../nbs/21_viz.ipynb #fd3adb12
+def score_roc_plot(
+    scores:dict, # name → (scores of the IN rows, scores of the OUT rows), higher meaning "IN"
+    ax=None, # matplotlib Axes to draw on; None: a new figure
+    title:str|None='Per-example attack, log scale', # or None
+)->plt.Axes: # the Axes drawn on
+    "ROC curves of attack scores on log-log axes (the low-FPR region that per-example attacks are judged by), AUC in the legend."
+    if not isinstance(scores, dict) or not scores: raise ValueError('scores must be a non-empty dict: name → (IN scores, OUT scores)')
+    pairs = {}
+    for k, pair in scores.items():               # check every input before drawing anything
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise ValueError(f'scores[{k!r}] must be a pair (IN scores, OUT scores)')
+        pairs[k] = [check_array(a, f'scores[{k!r}][{i}]', ndim=1) for i, a in enumerate(pair)]
+    ax, pal = _axes(ax, (4, 4)), model_palette(list(scores))
+    for k, (p, q) in pairs.items():
+        fpr, tpr, _ = roc_curve(np.r_[np.ones(len(p)), np.zeros(len(q))], np.r_[p, q])
+        auc = np.trapezoid(tpr, fpr) if hasattr(np, 'trapezoid') else np.trapz(tpr, fpr)
+        ax.plot(np.maximum(fpr, 1e-3), np.maximum(tpr, 1e-3), color=pal[k], label=f'{k} (AUC {auc:.2f})', lw=1.5)
+    ax.plot([1e-3, 1], [1e-3, 1], ls=':', color='0.6', lw=1)
+    ax.set_xscale('log'); ax.set_yscale('log'); ax.set_xlim(1e-3, 1); ax.set_ylim(1e-3, 1.05)
+    ax.set_xlabel('false positive rate'); ax.set_ylabel('true positive rate')
     if title: ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc='lower right')
     return ax

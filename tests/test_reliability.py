@@ -37,7 +37,7 @@ def drunlearn(*args, cwd=None, timeout=300):
 
 @pytest.fixture(scope='module')
 def quick_result():
-    return run_study(StudyConfig(quick=True, methods=('finetune',), mia=False), log=None)
+    return run_study(StudyConfig(quick=True, methods=('finetune',), attacks=()), log=None)
 
 # ---------------------------------------------------------------- 1. reports never delete the user's files
 def test_report_refuses_a_folder_with_other_files(tmp_path, quick_result):
@@ -283,7 +283,7 @@ def test_a_one_row_remainder_joins_the_previous_batch():
 def test_run_study_leaves_the_global_random_state_as_it_found_it(quick_result):
     random.seed(123); np.random.seed(123); torch.manual_seed(123)
     states = random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone()
-    run_study(StudyConfig(quick=True, methods=('finetune',), mia=False, seeds=(7,)), log=None)
+    run_study(StudyConfig(quick=True, methods=('finetune',), attacks=(), seeds=(7,)), log=None)
     assert random.getstate() == states[0]
     assert (np.random.get_state()[1] == states[1]).all()
     assert torch.equal(torch.get_rng_state(), states[2])
