@@ -15,6 +15,7 @@ from .checks import plain
 from .core import check_module, copy_model, get_device
 from .models import MODELS
 from .files import sigterm_raises, sweep_litter, temp_sibling
+from .distributed import is_main
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'save_checkpoint', 'load_checkpoint']
@@ -76,7 +77,7 @@ def save_checkpoint(
     model:nn.Module, # the model whose weights are saved
     record:dict|None=None, # plain values (default: `model.unlearning_record`)
 )->Path: # the path written
-    "Save `model` (weights, class, `init_kwargs`) and `record` as one file, atomically."
+    "Save `model` (weights, class, `init_kwargs`) and `record` as one file, atomically; under torchrun, only rank 0 writes."
     path, model = _check_path(path), _unwrap(check_module(model))
     if not path.parent.is_dir(): raise FileNotFoundError(f"cannot save to {str(path)!r}: the folder {str(path.parent)!r} does not exist")
     if record is None: record = getattr(model, 'unlearning_record', None)
@@ -85,6 +86,7 @@ def save_checkpoint(
                    init_kwargs=None if kw is None else _check_record(kw, 'model.init_kwargs'),
                    state_dict=_cpu_state(model), record=_check_record(record))
     payload['checksum'] = _checksum(payload)
+    if not is_main(): return path                # under torchrun only rank 0 writes (every rank checked the same inputs)
     sweep_litter(path)                          # temporary files of writers that were killed outright
     tmp = temp_sibling(path)
     with sigterm_raises():                      # SIGTERM, like Ctrl-C, removes the temporary file before the process ends

@@ -81,17 +81,20 @@ def main(
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
     try:
-        res = run_study(cfg, log=log)
+        from drunlearn.distributed import init_distributed, is_main
+        init_distributed()                          # under torchrun: join the process group (a no-op otherwise)
+        main = is_main()
+        res = run_study(cfg, log=log if main else None)
         from drunlearn.viz import results_table
-        print(results_table(res.results).to_string())
-        out = write_report(res, cfg.out)
+        if main: print(results_table(res.results).to_string())
+        out = write_report(res, cfg.out)           # rank 0 writes; the others return the path
     except (KeyboardInterrupt, Terminated) as e:
         print(f"drunlearn: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; no new report was written", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
     except (ValueError, TypeError, FileNotFoundError) as e: err(e); return 2
     finally:
         if main_thread: signal.signal(signal.SIGTERM, old)
-    print(f'report: {out}')
+    if main: print(f'report: {out}')
     return 0
 
 # %% ../nbs/24_cli.ipynb #5a7e0c11

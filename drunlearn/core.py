@@ -23,7 +23,9 @@ def get_device(
 )->torch.device:
     "The `torch.device` to run on: the one asked for, or CUDA when available, else CPU."
     if device is None or (isinstance(device, str) and device.lower() == 'auto'):
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+        if not torch.cuda.is_available(): return torch.device('cpu')
+        local = os.environ.get('LOCAL_RANK')       # under torchrun: this process's own GPU
+        return torch.device(f'cuda:{int(local) % torch.cuda.device_count()}' if local is not None and int(os.environ.get('WORLD_SIZE', '1')) > 1 else 'cuda')
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be None, 'auto', a string such as 'cpu' or 'cuda:0', or a torch.device; got {type(device).__name__}")
     try: dev = torch.device(device)

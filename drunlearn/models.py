@@ -250,7 +250,7 @@ def fresh_model(
     dev = model_device(model)
     if model_factory is not None and not callable(model_factory):
         raise TypeError(f"model_factory must be a callable f() -> nn.Module, got {type(model_factory).__name__}")
-    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == 'cuda' else []):
+    with torch.random.fork_rng(devices=[dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == 'cuda' else []):
         if seed is not None: torch.manual_seed(seed)
         if model_factory is None:
             new = copy_model(model)

@@ -25,6 +25,7 @@ from .unlearning import METHODS, RECIPES, unlearn, check_method_options, method_
 from .evaluation import evaluate_unlearning
 from .distances import relative_difference
 from .audit import shadow_runs, audit
+from .distributed import describe, is_main
 
 # %% auto #0
 __all__ = ['PRESETS', 'parse_forget', 'StudyConfig', 'StudyResult', 'run_study', 'is_report', 'check_report_out', 'write_report']
@@ -294,7 +295,7 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     audit_rows, audit_scores = _run_audit(cfg, bundle, recipe, say) if set(cfg['attacks']) & {'ulira', 'rmia'} else ({}, {})
     results = _add_audit(results, audit_rows, cfg)
     record = dict(config=_plain(cfg), data=_plain(bundle.summary()), forget=dict(train=train.summary(), test=test.summary()),
-                  device=str(dev), versions=lib_versions(), timings=_plain({str(k): v for k, v in timings.items()}), attacks=_plain(attacks_used) if mia else None,
+                  device=str(dev), distributed=describe(), versions=lib_versions(), timings=_plain({str(k): v for k, v in timings.items()}), attacks=_plain(attacks_used) if mia else None,
                   audit=_plain(audit_rows) or None, seconds=time.perf_counter() - t_start)
     say(f"done in {record['seconds']:.1f}s")
     return StudyResult(results, relative, attack, record, audit_scores)
@@ -440,7 +441,8 @@ def write_report(
     res:StudyResult, # what `run_study` returned
     out:str|Path, # a new or empty folder, or a previous report (replaced whole)
 )->Path: # the report folder
-    "Write report.json, report.md and the figures into `out`, atomically (old report or new, never half)."
+    "Write report.json, report.md and the figures into `out`, atomically (old report or new, never half); under torchrun, only rank 0 writes."
+    if not is_main(): return Path(out)
     out = check_report_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_litter(out, _remove_report)             # temporary folders of writers that were killed outright

@@ -18,6 +18,7 @@ from .checks import check_positive, check_fraction, check_seed
 from .core import get_device, check_module, model_device, model_dtype, evaluating
 from .data import ArrayDataset, FlaggedDataset, as_dataset
 from .losses import get_loss
+from .distributed import dist_info, rank_share, all_sum
 
 # %% auto #0
 __all__ = ['make_loader', 'to_device', 'predict', 'evaluate', 'History', 'Callback', 'FitRun', 'CancelFitException',
@@ -329,10 +330,12 @@ def _train_epoch(run:FitRun, cbs:list):
     try:
         for batch in run.loader:
             batch = to_device(batch, run.device, run.dtype)
+            if run.world > 1: batch, weight = rank_share(batch, run.rank, run.world)   # this rank's rows of the global batch
             with _autocast(run.device, run.amp_dtype): losses = run.step_fn(run.net, batch, run.loss_fn)
             if not isinstance(losses, torch.Tensor) or losses.ndim != 1:
                 raise ValueError(f"the training step must return per-sample losses of shape (N,), got {getattr(losses, 'shape', type(losses).__name__)}")
-            loss = losses.float().mean()
+            # one process: the batch mean; DDP: sum × world / global rows, so the gradients DDP averages are the global mean's
+            loss = losses.float().mean() if run.world == 1 else losses.float().sum() * weight
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -341,12 +344,13 @@ def _train_epoch(run:FitRun, cbs:list):
             if clip: nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], clip)
             if scaler is not None: scaler.step(opt); scaler.update()
             else: opt.step()
-            total += losses.detach().sum().double(); count += len(losses); steps += 1
+            if run.world == 1 or weight: total += losses.detach().sum().double(); count += len(losses)
+            steps += 1
             run.step += 1; run.batch, run.losses = batch, losses.detach()
             _emit(cbs, 'after_batch', run)
     except CancelEpochException: pass
     finally: run.history.steps += steps
-    return total.item(), count
+    return tuple(all_sum(total.item(), count, device=run.device))   # summed over ranks: every rank decides alike
 
 def fit(
     model:nn.Module, # trained in place (and moved to `device`)
@@ -406,11 +410,14 @@ def fit(
             warnings.warn(f"min_steps={min_steps} asks for {passes} passes per epoch, which a custom sampler cannot give; its epochs are used as they are")
         loader = make_loader(train_ds, batch_size, shuffle=True, seed=seed, repeats=passes, device=dev,
                              num_workers=num_workers, sampler=user_sampler)
-        run = FitRun(model=model, net=_compiled(model, compile), opt=opt, loader=loader, device=dev, dtype=model_dtype(model),
+        rank, world = dist_info()
+        net = _compiled(model, compile)
+        if world > 1: net = nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == 'cuda' else None)
+        run = FitRun(model=model, net=net, rank=rank, world=world, opt=opt, loader=loader, device=dev, dtype=model_dtype(model),
                      amp_dtype=amp_dtype, scaler=torch.amp.GradScaler('cuda') if amp_dtype == torch.float16 else None,
                      clip_grad=clip_grad, loss_fn=loss_fn, step_fn=step, history=hist, epoch=0, step=0, batch=None, losses=None)
         bar = range(epochs)
-        if progress:
+        if progress and rank == 0:
             from fastprogress.fastprogress import progress_bar
             bar = progress_bar(bar)
         try:
@@ -438,7 +445,7 @@ def fit(
                         if restore_best: best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 else: since_best += 1
                 hist.seconds.append(time.perf_counter() - t0)
-                if progress: bar.comment = f"train {train_loss:.4g}" + ('' if valid_loss is None else f" valid {valid_loss:.4g}")
+                if progress and rank == 0: bar.comment = f"train {train_loss:.4g}" + ('' if valid_loss is None else f" valid {valid_loss:.4g}")
                 _emit(cbs, 'after_epoch', run)
                 if early_stop is not None and since_best >= early_stop:
                     hist.stopped_early = True
