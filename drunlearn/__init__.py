@@ -14,16 +14,19 @@ _API = {
     'train': ['fit', 'predict', 'evaluate', 'make_loader', 'History', 'Callback', 'CancelFitException', 'CancelEpochException'],
     'unlearning': ['unlearn', 'METHODS', 'register_method', 'method_options'],
     'methods': ['retrain', 'finetune', 'gaussian', 'blindspot', 'blindspot_loss'],
+    'ridge': ['RidgeHead'],
+    'distributed': ['init_distributed', 'is_main'],
     'checkpoint': ['save_checkpoint', 'load_checkpoint'],
     'metrics': ['MAE', 'MSE', 'RMSE', 'Pinball'],
     'distances': ['prediction_w1', 'output_distance', 'hidden_distances', 'relative_difference'],
     'attacks': ['svc_mia', 'logreg_mia', 'loss_threshold_mia', 'attack_features'],
     'ain': ['anamnesis_index', 'relearn_steps'],
+    'audit': ['shadow_runs', 'lira_scores', 'rmia_scores', 'residual_signal'],   # audit() itself: drunlearn.audit.audit (the module's name)
     'evaluation': ['evaluate_unlearning'],
     'bundles': ['DataBundle'],
     'datasets': ['DATASETS', 'load_dataset'],
     'study': ['StudyConfig', 'run_study', 'write_report'],
-    'viz': ['results_table', 'forget_retain_plot', 'relative_difference_plot', 'mia_roc_plot', 'gap_plot'],
+    'viz': ['results_table', 'forget_retain_plot', 'relative_difference_plot', 'mia_roc_plot', 'gap_plot', 'score_roc_plot'],
 }
 _HOME = {name: mod for mod, names in _API.items() for name in names}
 __all__ = sorted(_HOME)
