@@ -114,9 +114,9 @@ def _check_features(features, name:str='features')->list:
     for f in features: check_choice(f, name, MIA_FEATURES)
     return [MIA_FEATURES.index(f) for f in features]
 
-def _predict(model:nn.Module, data, batch_size:int, targets:np.ndarray|None=None, device=None)->np.ndarray:
+def _predict(model:nn.Module, data, batch_size:int, targets:np.ndarray|None=None, device=None, amp=None)->np.ndarray:
     "Eval-mode predictions of `model` on `device` (None: CUDA when available), in `targets`' shape."
-    p = to_numpy(predict(model, data, batch_size=batch_size, device=device))
+    p = to_numpy(predict(model, data, batch_size=batch_size, device=device, amp=amp))
     if p.size and not np.isfinite(p).all(): raise ValueError(f"the model ({type(model).__name__}) predicted NaN or inf on some rows")
     if targets is not None: p = align_output(p, targets)
     return p

@@ -21,6 +21,7 @@ from .losses import get_loss, align_output
 from .distances import prediction_w1, output_distance, hidden_distances
 from .attacks import (MIA_FEATURES, svc_mia, logreg_mia, loss_threshold_mia, _check_features, _feats, _predict)
 from .ain import relearn_steps, _ain_ratio, _batches_loss, _device_batches
+from .train import _amp_dtype
 
 # %% auto #0
 __all__ = ['evaluate_unlearning']
@@ -41,6 +42,7 @@ def evaluate_unlearning(
     seed:int=0, # seed of the attacks' row draws and folds and of the AIN runs
     batch_size:int=1024, # rows per inference batch
     device=None, # where to run (None: CUDA when available); models elsewhere are copied there
+    amp=None, # None, or 'bf16'/'fp16' autocast of the models' forward passes (predictions are float32 either way)
     times:dict|None=None, # name → unlearning seconds, overriding `model.unlearning_record['seconds']`
     outputs:dict|None=None, # a dict that receives, per model, its point predictions on D_f and its per-sample losses on D_f and the test rows
 )->pd.DataFrame: # one row per model, metric columns then `<metric>_gap` columns
@@ -55,6 +57,7 @@ def evaluate_unlearning(
     times, loss_fn = _check_times(times, models), get_loss(loss)
     layers = None if hidden is False else default_layers(models[retrain_key]) if hidden is True else check_layers(models[retrain_key], hidden)
     dev = get_device(device)
+    _amp_dtype(amp, dev)                           # a bad amp fails before any work
     models = {k: m if model_device(m) == dev else copy_model(m).to(dev) for k, m in models.items()}
     if mia is not None:
         svc_cols, lr_cols = _check_features(mia['features'], "mia['features']"), _check_features(mia['logreg_features'], "mia['logreg_features']")
@@ -76,7 +79,7 @@ def evaluate_unlearning(
 
     t_test, t_forget, fmask = test.targets, split.targets[split.forget_mask], test.forget_mask
     gold = models[retrain_key]
-    out = lambda m, data, t: _point(_predict(m, data, batch_size, None, dev), t, loss_fn)   # (raw outputs, point predictions)
+    out = lambda m, data, t: _point(_predict(m, data, batch_size, None, dev, amp), t, loss_fn)   # (raw outputs, point predictions)
     g_forget = out(gold, split.forget, t_forget)[1]
     if ain is not None:
         fv = (valid if valid is not None else test).forget
