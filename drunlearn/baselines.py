@@ -39,6 +39,13 @@ def _group_weights(flag:torch.Tensor, a:float, b:float)->torch.Tensor:
     f = flag.float(); n = len(f); n_f = f.sum(); n_r = n - n_f
     return n * ((1 - f) * (a / n_r.clamp(min=1)) + f * (b / n_f.clamp(min=1)))
 
+def _sgd_fit(new:nn.Module, data, step:Callable, *, momentum:float, bn:str, min_steps:int, **fit_kw)->nn.Module:
+    "Fine-tune `new` in place with SGD and momentum, no scheduler, the method's `step` and batch-norm handling; record its steps."
+    h = fit(new, data, scheduler=None, optimizer=partial(torch.optim.SGD, momentum=check_positive(momentum, 'momentum', allow_zero=True)),
+            min_steps=min_steps, callbacks=_norm_callbacks(bn), step=step, **fit_kw)
+    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
+    return new
+
 # %% ../nbs/10a_baselines.ipynb #c854a96c
 @register_method('neggrad_plus')
 def neggrad_plus(
@@ -66,12 +73,8 @@ def neggrad_plus(
         l = loss_fn(net(x), y)
         l = torch.where(flag > 0, _bounded(l, y, ref, loss_fn), l)
         return l * _group_weights(flag, alpha, -(1 - alpha))
-    new, min_steps = copy_model(model), resolve_min_steps(min_steps, epochs)
-    h = fit(new, split.flagged, loss=loss_fn, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
-            optimizer=partial(torch.optim.SGD, momentum=check_positive(momentum, 'momentum', allow_zero=True)),
-            min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn), step=step)
-    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
-    return new
+    return _sgd_fit(copy_model(model), split.flagged, step, momentum=momentum, bn=bn, min_steps=resolve_min_steps(min_steps, epochs),
+                    loss=loss_fn, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device, amp=amp, progress=progress)
 
 # %% ../nbs/10a_baselines.ipynb #d9874baf
 def _sq_dist(a:torch.Tensor, b:torch.Tensor)->torch.Tensor:
@@ -284,11 +287,8 @@ def l1_sparse(
         a = alpha * max(0., 1 - t[0] / total); t[0] += 1
         penalty = sum(p.abs().sum() for p in net.parameters() if p.requires_grad)
         return loss_fn(net(batch[0]), batch[1]) + a * penalty
-    h = fit(new, split.retain, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, scheduler=None,
-            optimizer=partial(torch.optim.SGD, momentum=check_positive(momentum, 'momentum', allow_zero=True)),
-            min_steps=min_steps, device=device, amp=amp, progress=progress, callbacks=_norm_callbacks(bn), step=step)
-    new._resolved_options, new._steps = dict(min_steps=min_steps), h.steps
-    return new
+    return _sgd_fit(new, split.retain, step, momentum=momentum, bn=bn, min_steps=min_steps,
+                    loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device, amp=amp, progress=progress)
 
 # %% ../nbs/10a_baselines.ipynb #e2fb8fce
 @register_method('bad_teacher')
