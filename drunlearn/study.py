@@ -274,7 +274,7 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
         ropts = {**recipe, 'valid': valid, 'min_steps': 0, **cfg['method_options'].get('retrain', {})}
         models['retrain'] = unlearn(original, train, 'retrain', seed=seed, recipe=cfg['recipe'], **ropts)
         for m in cfg['methods']:
-            opts = dict(loss=loss, device=dev, **cfg['method_options'].get(m, {}))
+            opts = {**_common(m, loss, dev), **cfg['method_options'].get(m, {})}
             models[m] = unlearn(original, train, m, seed=seed, recipe=cfg['recipe'], **opts)
         for k, mod in models.items():
             if k != 'original': times[k] = mod.unlearning_record['seconds']
@@ -309,7 +309,7 @@ def _run_audit(cfg:dict, bundle:DataBundle, recipe:dict, say)->tuple:
     for m in cfg['methods']:
         t0 = time.perf_counter()
         base = {k: v for k, v in RECIPES[cfg['recipe']].get(m, {}).items() if k in method_options(m)}
-        opts = {**base, 'loss': recipe['loss'], 'device': recipe['device'], **cfg['method_options'].get(m, {})}
+        opts = {**base, **_common(m, recipe['loss'], recipe['device']), **cfg['method_options'].get(m, {})}
         runs = shadow_runs(bundle.train, make_model, train, m, method_options=opts, n_shadows=cfg['shadows'], seed=seed,
                            device=recipe['device'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
         df = audit(runs, targets=min(4, cfg['shadows'] - 1), seed=seed)
@@ -332,6 +332,10 @@ def _add_audit(results:pd.DataFrame, rows:dict, cfg:dict)->pd.DataFrame:
     results.loc[first & (results.model == 'original'), 'lira_auc'] = any_run['lira']['auc']
     results.loc[first & (results.model == 'retrain'), 'lira_auc'] = any_run['lira_retrain']['auc']
     return results
+
+def _common(method:str, loss, device)->dict:
+    "The study's loss and device, for the options of `method` that take them (a label-free method has no loss)."
+    return {k: v for k, v in dict(loss=loss, device=device).items() if k in method_options(method)}
 
 def _task_loss(bundle:DataBundle):
     "The bundle's suggested loss; for the pinball loss, with the bundle's quantiles."
