@@ -6,7 +6,7 @@ PY := $(BIN)/python
 # The CPU build of torch is what this file installs first; on a GPU machine run `make demo TORCH=torch`
 # (PyPI's Linux wheel of torch is the CUDA build) or install your CUDA build into $(VENV) beforehand.
 TORCH ?= torch==2.13.0
-EXTRAS ?= dev,widgets,data
+EXTRAS ?= dev,widgets,data,cluster
 # Options of the drunlearn command for `make demo`, e.g. ARGS="--quick" or ARGS="--seeds 3 --out my-report".
 ARGS ?=
 # Extra notebook flags to run, e.g. `make test FLAGS=slow` also runs the cells flagged `#| slow`.

@@ -19,6 +19,7 @@ from .checks import check_fraction, check_positive, check_seed, to_numpy
 from .core import check_module, preserved_rng, state_fingerprint
 from .data import ForgetSplit, as_dataset, get_targets
 from .files import temp_sibling
+from .jobs import run_jobs
 from .losses import align_output
 from .train import predict
 from .unlearning import check_method_options, unlearn
@@ -112,22 +113,40 @@ def _fingerprint(*parts)->str:
     for p in parts: add(p)
     return h.hexdigest()[:20]
 
-def _shadow_run(data, make_model, train, method, options, forget_frac, seed, batch_size, device)->dict:
-    "One shadow run: train on a random half, unlearn a random share of it, retrain without that share; every model's signals."
+def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, path)->tuple:
+    "The part of a shadow run that no method changes: the halves, the trained Original, and the Original's and retrained model's signals; kept at `path`."
+    if path is not None and path.exists():
+        z = torch.load(path, weights_only=True)
+        with preserved_rng(): original = make_model(seed)
+        original.load_state_dict(z['state'])
+        return z['train_idx'].numpy(), z['forget_idx'].numpy(), original, z['original'].numpy(), z['retrained'].numpy()
     rng = np.random.default_rng(seed)
     n = len(data)
     train_idx = np.sort(rng.choice(n, n // 2, replace=False))
     forget_idx = np.sort(rng.choice(train_idx, max(2, int(round(forget_frac * len(train_idx)))), replace=False))
     sub = Subset(data, train_idx)
-    split = ForgetSplit.from_mask(sub, np.isin(train_idx, forget_idx))
     with preserved_rng():
         original = make_model(seed)
         train(original, sub, seed)
-        unlearned = unlearn(original, split, method, seed=seed, **(options or {}))
         retrained = make_model(seed + 10_000)
-        train(retrained, split.retain, seed + 10_000)
-    sig = {k: residual_signal(m, data, batch_size, device) for k, m in dict(original=original, unlearned=unlearned, retrained=retrained).items()}
-    return dict(train_idx=train_idx, forget_idx=forget_idx, **sig)
+        train(retrained, Subset(data, np.setdiff1d(train_idx, forget_idx)), seed + 10_000)
+    sig_o, sig_r = residual_signal(original, data, batch_size, device), residual_signal(retrained, data, batch_size, device)
+    if path is not None:
+        state = {k: v.detach().cpu() for k, v in original.state_dict().items()}
+        tmp = temp_sibling(path)
+        try:
+            torch.save(dict(train_idx=torch.from_numpy(train_idx), forget_idx=torch.from_numpy(forget_idx), state=state,
+                            original=torch.from_numpy(sig_o), retrained=torch.from_numpy(sig_r)), tmp)
+            os.replace(tmp, path)                   # several methods' runs may race to write it: each writes the same, whole
+        finally: tmp.unlink(missing_ok=True)
+    return train_idx, forget_idx, original, sig_o, sig_r
+
+def _shadow_run(data, make_model, train, method, options, forget_frac, seed, batch_size, device, base_path=None)->dict:
+    "One shadow run: train on a random half, unlearn a random share of it, retrain without that share; every model's signals."
+    train_idx, forget_idx, original, sig_o, sig_r = _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, base_path)
+    split = ForgetSplit.from_mask(Subset(data, train_idx), np.isin(train_idx, forget_idx))
+    with preserved_rng(): unlearned = unlearn(original, split, method, seed=seed, **(options or {}))
+    return dict(train_idx=train_idx, forget_idx=forget_idx, original=sig_o, unlearned=residual_signal(unlearned, data, batch_size, device), retrained=sig_r)
 
 def shadow_runs(
     data, # the population: a dataset of `(x, y)` rows (each run trains on a random half)
@@ -142,10 +161,12 @@ def shadow_runs(
     batch_size:int=1024, # rows per forward pass for the signals
     device=None, # None: CUDA when available
     cache:str|os.PathLike|None=None, # a folder where runs are kept and found again (e.g. `drunlearn.bundles.cache_dir('audit')`); None: none
-    n_jobs:int=1, # worker processes (joblib); each run is an independent job
+    n_jobs:int=1, # local workers; each run is an independent job (see `drunlearn.jobs.run_jobs`)
+    engine:str='joblib', # 'joblib' (local processes), 'dask' (a Dask cluster) or 'serial'
+    address:str|None=None, # with engine 'dask': a running scheduler's address; None: a local cluster of `n_jobs` workers
     tag:str='', # part of the cache key: name the training recipe, so that runs of another recipe are not mixed in
 )->list: # one dict per run: `train_idx`, `forget_idx` and the signals of `original`, `unlearned` and `retrained`
-    "Shadow runs for the per-example attacks, task-parallel and cached on disk by (data, model, method, options, tag, seed)."
+    "Shadow runs for the per-example attacks, run as independent jobs and cached on disk by (data, model, method, options, tag, seed)."
     ds = as_dataset(data, 'data')
     n_shadows, n_jobs = check_positive(n_shadows, 'n_shadows', integer=True), check_positive(n_jobs, 'n_jobs', integer=True)
     forget_frac, seed = check_fraction(forget_frac, 'forget_frac'), check_seed(seed)
@@ -154,23 +175,24 @@ def shadow_runs(
     probe = make_model(0)
     check_module(probe, 'make_model(0)')
     x0 = torch.stack([torch.as_tensor(ds[i][0]) for i in range(min(len(ds), 64))])
-    base = _fingerprint(get_targets(ds), x0, type(probe).__qualname__, state_fingerprint(probe), tag, method, sorted((method_options or {}).items()), forget_frac, len(ds))
+    common = _fingerprint(get_targets(ds), x0, type(probe).__qualname__, state_fingerprint(probe), tag, forget_frac, len(ds))
+    key = _fingerprint(common, method, sorted((method_options or {}).items()))
     folder = None if cache is None else Path(cache)
     if folder is not None: folder.mkdir(parents=True, exist_ok=True)
-    def path(k): return None if folder is None else folder / f'{base}-{seed + k}.npz'
+    def path(k): return None if folder is None else folder / f'{key}-{seed + k}.npz'
+    def base_path(k): return None if folder is None else folder / f'{common}-{seed + k}-base.pt'   # shared by every method's runs
     todo = [k for k in range(n_shadows) if path(k) is None or not path(k).exists()]
-    jobs = [(ds, make_model, train, method, method_options, forget_frac, seed + k, batch_size, device) for k in todo]
-    if n_jobs > 1 and len(jobs) > 1:
-        from joblib import Parallel, delayed
-        done = Parallel(n_jobs=n_jobs)(delayed(_shadow_run)(*j) for j in jobs)
-    else: done = [_shadow_run(*j) for j in jobs]
+    jobs = [(ds, make_model, train, method, method_options, forget_frac, seed + k, batch_size, device, base_path(k)) for k in todo]
     runs = {}
-    for k, r in zip(todo, done):
+    for i, r in run_jobs(_shadow_run, jobs, engine=engine if n_jobs > 1 or engine == 'dask' else 'serial', n_jobs=n_jobs, address=address):
+        k = todo[i]
         runs[k] = r
-        if folder is not None:
+        if folder is not None:                      # each run is kept as it arrives: an interrupted audit loses only the running ones
             tmp = temp_sibling(path(k))
-            with open(tmp, 'xb') as f: np.savez(f, **r)
-            os.replace(tmp, path(k))
+            try:
+                with open(tmp, 'xb') as f: np.savez(f, **r)
+                os.replace(tmp, path(k))
+            finally: tmp.unlink(missing_ok=True)
     for k in range(n_shadows):
         if k not in runs:
             with np.load(path(k)) as z: runs[k] = {key: z[key] for key in z.files}
