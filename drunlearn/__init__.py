@@ -16,6 +16,7 @@ _API = {
     'methods': ['retrain', 'finetune', 'gaussian', 'blindspot', 'blindspot_loss'],
     'ridge': ['RidgeHead'],
     'distributed': ['init_distributed', 'is_main'],
+    'jobs': ['run_jobs'],
     'checkpoint': ['save_checkpoint', 'load_checkpoint'],
     'metrics': ['MAE', 'MSE', 'RMSE', 'Pinball'],
     'distances': ['prediction_w1', 'output_distance', 'hidden_distances', 'relative_difference'],
@@ -26,6 +27,7 @@ _API = {
     'bundles': ['DataBundle'],
     'datasets': ['DATASETS', 'load_dataset'],
     'study': ['StudyConfig', 'run_study', 'write_report'],
+    'bench': ['BenchConfig', 'run_bench', 'load_leaderboard', 'TASKS'],
     'viz': ['results_table', 'forget_retain_plot', 'relative_difference_plot', 'mia_roc_plot', 'gap_plot', 'score_roc_plot'],
 }
 _HOME = {name: mod for mod, names in _API.items() for name in names}

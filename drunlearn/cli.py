@@ -21,6 +21,8 @@ _DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor', 'age_dir', 'stsb
 _PRESET_DATASETS = ('digits', 'fashion_mnist', 'similarity', 'taylor')   # these need no files
 _METHODS = ('finetune', 'gaussian', 'blindspot', 'neggrad_plus', 'scrub', 'ssd', 'lfssd', 'salun', 'l1_sparse',
             'bad_teacher', 'ridge_head')
+_TASKS = ('digits_cnn', 'digits_mlp', 'similarity', 'taylor', 'fashion_mnist')   # drunlearn.bench.TASKS
+_ENGINES = ('serial', 'joblib', 'dask')                                           # drunlearn.jobs.ENGINES
 
 def _build_parser()->argparse.ArgumentParser:
     "The argument parser of the `drunlearn` command (options not given stay out of the namespace)."
@@ -31,6 +33,7 @@ def _build_parser()->argparse.ArgumentParser:
                                   'and write a report folder.', 78),
         epilog='\n'.join(textwrap.fill(s, 78) for s in (
             'Every option is also a key of a --config file (TOML or YAML; use _ for -). Options on the command line win.',
+            'To compare every method on every task over several seeds, see: drunlearn bench --help.',
             f"Datasets that need no files: {', '.join(_PRESET_DATASETS)}; with files (give dataset_options in a config): "
             f"{', '.join(k for k in _DATASETS if k not in _PRESET_DATASETS)}.")))
     p.add_argument('--dataset', help=f"dataset name (default: digits); one of: {', '.join(_DATASETS)}")
@@ -54,6 +57,26 @@ def _build_parser()->argparse.ArgumentParser:
     p.add_argument('--config', help='a TOML or YAML file with any of these keys')
     return p
 
+def _build_bench_parser()->argparse.ArgumentParser:
+    "The argument parser of `drunlearn bench` (options not given stay out of the namespace)."
+    S = argparse.SUPPRESS
+    p = argparse.ArgumentParser(prog='drunlearn bench', argument_default=S, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill('Benchmark the unlearning methods: every method on every task over several seeds, each against '
+                                  'Retrain, scored and ranked in a leaderboard folder. Finished jobs are cached there, so an '
+                                  'interrupted or extended run recomputes nothing it has.', 78))
+    p.add_argument('--tasks', help=f"comma-separated tasks (default: every one whose data are here); from: {', '.join(_TASKS)}")
+    p.add_argument('--methods', help=f"comma-separated methods, or 'all' (the default); from: {', '.join(_METHODS)}")
+    p.add_argument('--seeds', help="seeds as a list '0,1,2' or a count '5' (default: 3)")
+    p.add_argument('--quick', action='store_true', help='a smoke run in about a minute: 256 rows, 2 epochs, a few steps per method')
+    p.add_argument('--recipe', choices=('drunlearn', 'paper'), help="the methods' recipe (default: drunlearn)")
+    p.add_argument('--shadows', type=int, help='shadow runs of the U-LiRA audit per task and method, 0 for none (default: 4; 0 with --quick)')
+    p.add_argument('--engine', choices=_ENGINES, help='joblib: local processes (the default); dask: a Dask cluster; serial: this process')
+    p.add_argument('--jobs', type=int, help='local worker processes (default: the CPU cores)')
+    p.add_argument('--scheduler', help="with --engine dask: a running scheduler's address such as tcp://host:8786 (default: a local cluster)")
+    p.add_argument('--device', help="'auto' (CUDA when available, the default), 'cpu', 'cuda' or 'cuda:N'")
+    p.add_argument('--out', help='leaderboard folder: new, empty, or a previous leaderboard, whose cached jobs are reused (default: drunlearn-leaderboard)')
+    return p
+
 # %% ../nbs/24_cli.ipynb #2f6f6a86
 def _config(argv)->StudyConfig:
     "The checked configuration from the command line (and its config file)."
@@ -66,36 +89,67 @@ def _config(argv)->StudyConfig:
 
 def _on_sigterm(signum, frame): raise Terminated('terminated by SIGTERM')
 
+def _study(cfg)->int:
+    "Run a checked study configuration; print the table; write the report (rank 0 under torchrun)."
+    from drunlearn.study import run_study, write_report
+    from drunlearn.distributed import init_distributed, is_main
+    init_distributed()                              # under torchrun: join the process group (a no-op otherwise)
+    main = is_main()
+    res = run_study(cfg, log=_log if main else None)
+    from drunlearn.viz import results_table
+    if main: print(results_table(res.results).to_string())
+    out = write_report(res, cfg.out)               # rank 0 writes; the others return the path
+    if main: print(f'report: {out}')
+    return 0
+
+def _study_config(argv):
+    cfg = _config(argv)
+    from drunlearn.study import check_report_out
+    check_report_out(cfg.out)                      # a bad --out costs nothing: it is refused before any training
+    return cfg
+
+def _bench_config(argv):
+    ns = vars(_build_bench_parser().parse_args(argv))
+    from drunlearn.bench import BenchConfig, check_leaderboard_out
+    cfg = BenchConfig(**ns).check()
+    check_leaderboard_out(cfg.out)
+    return cfg
+
+def _bench(cfg)->int:
+    "Run a checked benchmark; print the average ranks; the leaderboard folder is written by `run_bench`."
+    from drunlearn.bench import run_bench, average_ranks
+    res = run_bench(cfg, log=_log)
+    print(average_ranks(res.summary).to_string(float_format=lambda v: f'{v:.2f}'))
+    print(f'leaderboard: {Path(cfg.out).absolute()}')
+    return 0
+
+def _log(s): print(f'[{time.strftime("%H:%M:%S")}] {s}', flush=True)
+
+def _command(prog:str, configure, run, argv, stopped:str)->int:
+    "Check the options before any work (2 when bad), then run; Ctrl-C and SIGTERM end it cleanly (130, 143) and print `stopped`."
+    err = lambda msg: print(f'{prog}: error: {msg}', file=sys.stderr)
+    try: cfg = configure(argv)
+    except SystemExit as e: return int(e.code or 0)   # argparse printed the usage or --help
+    except (ValueError, TypeError) as e: err(e); return 2
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
+    try: return run(cfg)
+    except (KeyboardInterrupt, Terminated) as e:
+        print(f"{prog}: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; {stopped}", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as e: err(e); return 2
+    finally:
+        if main_thread: signal.signal(signal.SIGTERM, old)
+
 def main(
     argv:list|None=None, # the arguments (default: sys.argv[1:])
 )->int: # exit status: 0 done, 2 bad options, 130 Ctrl-C, 143 SIGTERM
-    "Run the `drunlearn` command."
-    err = lambda msg: print(f'drunlearn: error: {msg}', file=sys.stderr)
-    try:
-        cfg = _config(argv)
-        from drunlearn.study import check_report_out, run_study, write_report
-        check_report_out(cfg.out)                  # a bad --out costs nothing: it is refused before any training
-    except SystemExit as e: return int(e.code or 0)   # argparse printed the usage or --help
-    except (ValueError, TypeError) as e: err(e); return 2
-    log = lambda s: print(f'[{time.strftime("%H:%M:%S")}] {s}', flush=True)
-    main_thread = threading.current_thread() is threading.main_thread()
-    if main_thread: old = signal.signal(signal.SIGTERM, _on_sigterm)   # SIGTERM cleans up as Ctrl-C does
-    try:
-        from drunlearn.distributed import init_distributed, is_main
-        init_distributed()                          # under torchrun: join the process group (a no-op otherwise)
-        main = is_main()
-        res = run_study(cfg, log=log if main else None)
-        from drunlearn.viz import results_table
-        if main: print(results_table(res.results).to_string())
-        out = write_report(res, cfg.out)           # rank 0 writes; the others return the path
-    except (KeyboardInterrupt, Terminated) as e:
-        print(f"drunlearn: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; no new report was written", file=sys.stderr)
-        return 143 if isinstance(e, Terminated) else 130
-    except (ValueError, TypeError, FileNotFoundError) as e: err(e); return 2
-    finally:
-        if main_thread: signal.signal(signal.SIGTERM, old)
-    if main: print(f'report: {out}')
-    return 0
+    "Run the `drunlearn` command: a study, or with `bench` first, the benchmark."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['bench']:
+        return _command('drunlearn bench', _bench_config, _bench, argv[1:],
+                        'the finished jobs are kept in the folder\'s jobs/ cache: run the same command again to go on')
+    return _command('drunlearn', _study_config, _study, argv, 'no new report was written')
 
 # %% ../nbs/24_cli.ipynb #5a7e0c11
 def load_config_file(

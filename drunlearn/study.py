@@ -264,24 +264,16 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
     recipe = dict(loss=loss, epochs=cfg['epochs'], lr=cfg['lr'], batch_size=cfg['batch_size'], device=dev, progress=False)
     tables, timings, relative, attack = [], {}, {}, {}
     for i, seed in enumerate(cfg['seeds']):
-        set_seed(seed)
-        original = _make_model(bundle, cfg['model'])
-        t0 = time.perf_counter()
-        fit(original, bundle.train, bundle.valid, seed=seed, **recipe)
-        times = dict(original=time.perf_counter() - t0)
+        original = _original(bundle, cfg, recipe, seed)
+        times = dict(original=original.training_record['seconds'])
         say(f"seed {seed}: original trained in {times['original']:.1f}s")
         models = dict(original=original)
-        ropts = {**recipe, 'valid': valid, 'min_steps': 0, **cfg['method_options'].get('retrain', {})}
-        models['retrain'] = unlearn(original, train, 'retrain', seed=seed, recipe=cfg['recipe'], **ropts)
-        for m in cfg['methods']:
-            opts = {**_common(m, loss, dev), **cfg['method_options'].get(m, {})}
-            models[m] = unlearn(original, train, m, seed=seed, recipe=cfg['recipe'], **opts)
-        for k, mod in models.items():
-            if k != 'original': times[k] = mod.unlearning_record['seconds']
+        for m in ('retrain', *cfg['methods']):
+            models[m] = _unlearned(original, splits, m, cfg, recipe, seed)
+            times[m] = models[m].unlearning_record['seconds']
         say(f"seed {seed}: " + ', '.join(f'{k} {v:.1f}s' for k, v in times.items() if k != 'original'))
         outs = {}                                   # each model's predictions and losses, made once for the table and the figures
-        df = evaluate_unlearning(models, train, test, valid=valid, loss=loss, mia=mia, ain=cfg['ain'], seed=seed, times=times,
-                                 outputs=outs)
+        df = _evaluate(models, splits, cfg, recipe, seed, times, outs)
         attacks_used = {k: v for k, v in df.attrs.items() if k.startswith('mia_')}
         tables.append(df.reset_index().assign(seed=seed))
         timings[seed] = times
@@ -302,22 +294,27 @@ def _run_study(cfg:dict, say, models_out:dict|None)->StudyResult:
 
 def _run_audit(cfg:dict, bundle:DataBundle, recipe:dict, say)->tuple:
     "The per-example audit of each method: `cfg['shadows']` shadow runs (cached), then U-LiRA, LiRA and RMIA."
-    seed, rows, scores = cfg['seeds'][0], {}, {}
-    def make_model(s): set_seed(s); return _make_model(bundle, cfg['model'])
-    def train(model, ds, s): fit(model, ds, seed=s, **recipe)
-    from drunlearn.bundles import cache_dir
+    rows, scores = {}, {}
     for m in cfg['methods']:
         t0 = time.perf_counter()
-        base = {k: v for k, v in RECIPES[cfg['recipe']].get(m, {}).items() if k in method_options(m)}
-        opts = {**base, **_common(m, recipe['loss'], recipe['device']), **cfg['method_options'].get(m, {})}
-        runs = shadow_runs(bundle.train, make_model, train, m, method_options=opts, n_shadows=cfg['shadows'], seed=seed,
-                           device=recipe['device'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
-        df = audit(runs, targets=min(4, cfg['shadows'] - 1), seed=seed)
+        df = _audit_method(bundle, m, cfg, recipe)
         rows[m] = {a: df.loc[a].to_dict() for a in df.index}
         scores[f'{m} (U-LiRA)'] = df.attrs['scores']['ulira']
         say(f"audit of {m}: {cfg['shadows']} shadow runs in {time.perf_counter() - t0:.1f}s, U-LiRA accuracy {df.loc['ulira', 'accuracy']:.2f}")
     if rows: scores['original (LiRA)'] = df.attrs['scores']['lira']
     return rows, scores
+
+def _audit_method(bundle:DataBundle, method:str, cfg:dict, recipe:dict)->pd.DataFrame:
+    "The per-example audit of one method on the first seed: `cfg['shadows']` shadow runs (cached) with the Original's recipe, then `audit`."
+    seed = cfg['seeds'][0]
+    def make_model(s): set_seed(s); return _make_model(bundle, cfg['model'])
+    def train(model, ds, s): fit(model, ds, seed=s, **recipe)
+    from drunlearn.bundles import cache_dir
+    base = {k: v for k, v in RECIPES[cfg['recipe']].get(method, {}).items() if k in method_options(method)}
+    opts = {**base, **_common(method, recipe['loss'], recipe['device']), **cfg['method_options'].get(method, {})}
+    runs = shadow_runs(bundle.train, make_model, train, method, method_options=opts, n_shadows=cfg['shadows'], seed=seed,
+                       device=recipe['device'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
+    return audit(runs, targets=min(4, cfg['shadows'] - 1), seed=seed)
 
 def _add_audit(results:pd.DataFrame, rows:dict, cfg:dict)->pd.DataFrame:
     "Audit columns on the first seed's rows: each method's U-LiRA accuracy and AUC and RMIA AUC; LiRA's AUC on the Original and on Retrain."
@@ -332,6 +329,26 @@ def _add_audit(results:pd.DataFrame, rows:dict, cfg:dict)->pd.DataFrame:
     results.loc[first & (results.model == 'original'), 'lira_auc'] = any_run['lira']['auc']
     results.loc[first & (results.model == 'retrain'), 'lira_auc'] = any_run['lira_retrain']['auc']
     return results
+
+def _original(bundle:DataBundle, cfg:dict, recipe:dict, seed:int):
+    "The Original of one seed: a new model of the configured kind, trained on every training row; `.training_record` says its seconds and steps."
+    set_seed(seed)
+    model = _make_model(bundle, cfg['model'])
+    t0 = time.perf_counter()
+    hist = fit(model, bundle.train, bundle.valid, seed=seed, **recipe)
+    model.training_record = dict(seconds=time.perf_counter() - t0, steps=hist.steps)
+    return model
+
+def _unlearned(original, splits:dict, method:str, cfg:dict, recipe:dict, seed:int):
+    "`method`'s model for one seed: Retrain with the Original's recipe (and validation), any other method with its configured options."
+    if method == 'retrain': opts = {**recipe, 'valid': splits.get('valid'), 'min_steps': 0, **cfg['method_options'].get('retrain', {})}
+    else: opts = {**_common(method, recipe['loss'], recipe['device']), **cfg['method_options'].get(method, {})}
+    return unlearn(original, splits['train'], method, seed=seed, recipe=cfg['recipe'], **opts)
+
+def _evaluate(models:dict, splits:dict, cfg:dict, recipe:dict, seed:int, times:dict, outputs:dict|None=None)->pd.DataFrame:
+    "The study's `evaluate_unlearning` table of `models` for one seed (every row depends only on its own model and Retrain)."
+    return evaluate_unlearning(models, splits['train'], splits['test'], valid=splits.get('valid'), loss=recipe['loss'], mia='svc' in cfg['attacks'],
+                               ain=cfg['ain'], seed=seed, times=times, outputs=outputs)
 
 def _common(method:str, loss, device)->dict:
     "The study's loss and device, for the options of `method` that take them (a label-free method has no loss)."
