@@ -245,9 +245,10 @@ def evaluate(
         for batch in loader:
             batch = to_device(batch, dev, mdt)
             with _autocast(dev, dt): out = _check_rows(model(batch[0]), len(batch[0]))
-            outs.append(loss_fn(out, batch[1]).double())
+            l = loss_fn(out, batch[1])
+            outs.append(l.float() if l.dtype in (torch.float16, torch.bfloat16) else l)   # kept on the device (MPS has no float64)
         losses = _gathered(torch.cat(outs), len(ds), world)
-    return losses.cpu().numpy()
+    return losses.cpu().double().numpy()
 
 # %% ../nbs/08_train.ipynb #a58d6343
 @dataclass
