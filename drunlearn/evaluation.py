@@ -42,7 +42,7 @@ def evaluate_unlearning(
     seed:int=0, # seed of the attacks' row draws and folds and of the AIN runs
     batch_size:int=1024, # rows per inference batch
     device=None, # where to run (None: CUDA when available); models elsewhere are copied there
-    amp=None, # None, or 'bf16'/'fp16' autocast of the models' forward passes (predictions are float32 either way)
+    amp=None, # None, or 'bf16'/'fp16' autocast of the models' forward passes (predictions come back in the model's dtype)
     times:dict|None=None, # name → unlearning seconds, overriding `model.unlearning_record['seconds']`
     outputs:dict|None=None, # a dict that receives, per model, its point predictions on D_f and its per-sample losses on D_f and the test rows
 )->pd.DataFrame: # one row per model, metric columns then `<metric>_gap` columns

@@ -6,7 +6,7 @@ Docs: https://drunlearn.github.io/drunlearn/train.html.md"""
 
 # %% ../nbs/08_train.ipynb #f878f6c6
 from __future__ import annotations
-import math, time, warnings
+import math, time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
@@ -144,15 +144,42 @@ def to_device(
     return batch
 
 # %% ../nbs/08_train.ipynb #c3656aff
-def _eval_loader(data, batch_size, name='data'):
-    "The dataset and loader of `data`: a dataset or `(x, y)`, or bare inputs `x` (tensor or array, kept where it is)."
-    if isinstance(data, (torch.Tensor, np.ndarray)):
+def _eval_data(data, name:str='data', bare:bool=True):
+    "The dataset of `data`: a dataset or `(x, y)`, or (with `bare`) bare inputs `x` (tensor or array, kept where it is)."
+    if bare and isinstance(data, (torch.Tensor, np.ndarray)):
         x = data.detach() if isinstance(data, torch.Tensor) else torch.as_tensor(data)
         if not x.is_floating_point(): x = x.float()
         if x.ndim == 0 or len(x) == 0: raise ValueError(f"{name} is empty or not an array of rows (shape {tuple(x.shape)})")
-        ds = TensorDataset(x)
-    else: ds = as_dataset(data, name, arity='xy+')
-    return ds, make_loader(ds, check_positive(batch_size, 'batch_size', integer=True))
+        return TensorDataset(x)
+    return as_dataset(data, name, arity='xy+')
+
+def _sharding(shard)->tuple:
+    "(rank, world) over which `predict` and `evaluate` split the rows: the process group's, or (0, 1) when not sharding."
+    if shard is not None and not isinstance(shard, bool): raise TypeError(f"shard must be None, True or False, got {shard!r}")
+    rank, world = dist_info()
+    return (rank, world) if shard is not False and world > 1 else (0, 1)
+
+def _shard_rows(n:int, rank:int, world:int)->list:
+    "Rows `rank, rank + world, ...` of `n`, padded with row 0 to `ceil(n / world)`: every rank computes as many rows."
+    rows = list(range(rank, n, world))
+    return rows + [0] * (-(-n // world) - len(rows))
+
+def _interleave(parts:list, n:int)->torch.Tensor:
+    "The ranks' results (`parts[r]`: rows `_shard_rows(n, r, world)`) back in row order, the padding rows dropped."
+    return torch.stack(parts, 1).reshape(-1, *parts[0].shape[1:])[:n]
+
+def _eval_loader(data, batch_size, shard=False, name='data', bare=True):
+    "The dataset of `data`, the loader of this rank's rows of it, and the world it is sharded over (1: all rows here)."
+    ds, batch_size = _eval_data(data, name, bare), check_positive(batch_size, 'batch_size', integer=True)
+    rank, world = _sharding(shard)
+    return ds, make_loader(ds if world == 1 else Subset(ds, _shard_rows(len(ds), rank, world)), batch_size), world
+
+def _gathered(out:torch.Tensor, n:int, world:int)->torch.Tensor:
+    "Every rank's `out` gathered (on `out`'s device) into the `n` rows in order; `out` itself when not sharded."
+    if world == 1: return out
+    parts = [torch.empty_like(out) for _ in range(world)]
+    torch.distributed.all_gather(parts, out.contiguous())
+    return _interleave(parts, n)
 
 @contextmanager
 def _evaluating_on(model:nn.Module, device):
@@ -176,21 +203,27 @@ def predict(
     data, # a `Dataset` with items `(x, y, ...)`, a tuple `(x, y)`, or bare inputs `x` (tensor or array)
     batch_size:int=1024, # rows per forward pass (does not change the result)
     device=None, # where to run (None: CUDA when available); the model is moved back afterwards
-    amp=None, # None or "bf16"/"fp16" autocast
-)->np.ndarray: # outputs, (N,) for scalar targets and one output column, else (N, ...)
+    amp=None, # None or "bf16"/"fp16" autocast (the outputs come back in the model's dtype)
+    *,
+    as_tensor:bool=False, # a tensor left on the device the model ran on (no copy to the host), instead of a NumPy array
+    shard:bool|None=None, # split the rows over a process group's ranks and gather (None: when world > 1); False: every rank computes all
+)->np.ndarray: # outputs in the model's dtype, (N,) for scalar targets and one output column, else (N, ...)
     "The model's outputs on every row of `data`, in order."
-    ds, loader = _eval_loader(data, batch_size)
+    if not isinstance(as_tensor, bool): raise TypeError(f"as_tensor must be True or False, got {as_tensor!r}")
+    ds, loader, world = _eval_loader(data, batch_size, shard)
     with _evaluating_on(model, device) as dev, torch.no_grad():
         dt, mdt = _amp_dtype(amp, dev), model_dtype(model)
         outs = []
         for batch in loader:
             x = to_device(batch[0], dev, mdt)
             with _autocast(dev, dt): out = _check_rows(model(x), len(x))
-            outs.append(out.float().cpu())
-    out = torch.cat(outs).numpy()
+            outs.append(out.to(mdt))
+        out = _gathered(torch.cat(outs), len(ds), world)
     first = ds[0]
     if len(first) > 1 and torch.as_tensor(first[1]).ndim == 0 and out.ndim == 2 and out.shape[1] == 1: out = out[:, 0]
-    return out
+    if as_tensor: return out
+    out = out.cpu()
+    return (out.float() if out.dtype == torch.bfloat16 else out).numpy()   # NumPy has no bfloat16
 
 # %% ../nbs/08_train.ipynb #610b7663
 def evaluate(
@@ -200,18 +233,22 @@ def evaluate(
     batch_size:int=1024, # rows per forward pass (does not change the result)
     device=None, # where to run (None: CUDA when available); the model is moved back afterwards
     amp=None, # None or "bf16"/"fp16" autocast
-)->np.ndarray: # per-sample losses, shape (N,)
+    *,
+    shard:bool|None=None, # split the rows over a process group's ranks and gather (None: when world > 1); False: every rank computes all
+)->np.ndarray: # per-sample losses, shape (N,), float64
     "Per-sample losses of the model on every row of `data`, in order."
     loss_fn = get_loss(loss)
-    ds, loader = _eval_loader(data, batch_size)
+    ds, loader, world = _eval_loader(data, batch_size, shard, bare=False)
     with _evaluating_on(model, device) as dev, torch.no_grad():
         dt, mdt = _amp_dtype(amp, dev), model_dtype(model)
         outs = []
         for batch in loader:
             batch = to_device(batch, dev, mdt)
             with _autocast(dev, dt): out = _check_rows(model(batch[0]), len(batch[0]))
-            outs.append(loss_fn(out, batch[1]).cpu())
-    return torch.cat(outs).numpy().astype(np.float64)
+            l = loss_fn(out, batch[1])
+            outs.append(l.float() if l.dtype in (torch.float16, torch.bfloat16) else l)   # kept on the device (MPS has no float64)
+        losses = _gathered(torch.cat(outs), len(ds), world)
+    return losses.cpu().double().numpy()
 
 # %% ../nbs/08_train.ipynb #a58d6343
 @dataclass
@@ -313,6 +350,23 @@ def _epoch_passes(
     while _n_batches(r * n, batch_size) < per_epoch: r += 1    # one more when a 1-row last batch joins the one before
     return r
 
+class _Passes(Sampler):
+    "Each epoch, `passes` runs of the sampler `inner`; before run k of epoch e, `inner.set_epoch(e * passes + k)` when it has one."
+    def __init__(self, inner:Sampler, passes:int): self.inner, self.passes, self.epoch = inner, passes, 0
+    def set_epoch(self, epoch:int): self.epoch = epoch
+    def __len__(self): return self.passes * len(self.inner)
+    def __iter__(self):
+        for k in range(self.passes):
+            if hasattr(self.inner, 'set_epoch'): self.inner.set_epoch(self.epoch * self.passes + k)
+            yield from self.inner
+
+def _check_sampler(s):
+    "The sampler a `sampler` factory made: an iterable of row indices with a length of at least one row."
+    if not (hasattr(s, '__iter__') and hasattr(s, '__len__')):
+        raise TypeError(f"the sampler factory must return a Sampler (row indices with a length), got {type(s).__name__}")
+    if len(s) == 0: raise ValueError("the sampler factory returned a sampler of no rows")
+    return s
+
 def _set_epoch(loader, epoch):
     "Call `set_epoch` on the loader's samplers that have one (as `DistributedSampler` needs)."
     cands = [loader.sampler, getattr(loader.sampler, 'sampler', None), getattr(loader.batch_sampler, 'sampler', None)]
@@ -374,7 +428,7 @@ def fit(
     amp=None, # None, "bf16" or "fp16" (CUDA only) autocast of the forward pass
     compile=False, # True, a backend name, or a dict: `torch.compile` the training forward pass
     num_workers:int=0, # DataLoader workers
-    sampler:Callable|None=None, # factory `f(dataset, seed) -> Sampler` replacing the seeded shuffling (e.g. DDP)
+    sampler:Callable|None=None, # factory `f(dataset, seed) -> Sampler` replacing the seeded shuffling; run `passes` times an epoch, so `min_steps` (global optimizer steps) holds for it too
     step:Callable|None=None, # `f(model, batch, loss_fn) -> per-sample losses`; default: `loss_fn(model(x), y)`
     callbacks=None, # `Callback`s (or one), called at `before_fit`, `before_epoch`, `after_batch`, `after_epoch`, `after_fit`
     progress:bool=False, # show a progress bar over epochs
@@ -405,9 +459,10 @@ def fit(
         model.to(dev)
         opt = _make_optimizer(optimizer, model, lr)
         sched = _make_scheduler(scheduler, opt, lr_factor, lr_patience)
-        user_sampler = None if sampler is None else sampler(train_ds, seed)
-        if user_sampler is not None and passes > 1:
-            warnings.warn(f"min_steps={min_steps} asks for {passes} passes per epoch, which a custom sampler cannot give; its epochs are used as they are")
+        user_sampler = None if sampler is None else _check_sampler(sampler(train_ds, seed))
+        if user_sampler is not None:                 # the step rule counts the sampler's rows: each epoch runs it `passes` times
+            passes = hist.passes = _epoch_passes(len(user_sampler), batch_size, epochs, min_steps)
+            user_sampler = _Passes(user_sampler, passes)
         loader = make_loader(train_ds, batch_size, shuffle=True, seed=seed, repeats=passes, device=dev,
                              num_workers=num_workers, sampler=user_sampler)
         rank, world = dist_info()

@@ -56,3 +56,24 @@ def test_a_failing_rank_stops_the_run(tmp_path):
     r = torchrun('fail', tmp_path / 'x', timeout=240)
     assert r.returncode != 0 and 'rank 1 fails on purpose' in r.stderr
     assert time.perf_counter() - t0 < 120
+
+def test_sharded_evaluation_under_torchrun_equals_one_process(tmp_path):
+    r = torchrun('eval', tmp_path / 'e.pt')
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = torch.load(tmp_path / 'e.pt')
+    assert res['ranks_agree'] and all(res['ranks_agree'].values()), res['ranks_agree']   # also asserted in the worker
+    assert res['rows_seen'] == 51        # rank 0 computed only its share, rows 0, 2, ..., 100 (rank 1: 50 rows and a padding row)
+    one = W.eval_calls(W.model())        # the same calls in one process
+    assert set(one) <= set(res)
+    for k, v in one.items():             # 101 rows (a padded share), 1 row (fewer rows than ranks), shard=False, as_tensor
+        assert res[k].shape == v.shape and res[k].dtype == v.dtype, (k, res[k].shape, v.shape, res[k].dtype, v.dtype)
+        assert torch.allclose(res[k], v, atol=1e-6, rtol=0), (k, (res[k] - v).abs().max())
+    assert one['pred101'].shape == (101,) and one['pred1'].shape == (1, 1) and one['eval1'].shape == (1,)
+    # evaluate_unlearning of the models trained under torchrun, loaded here: only the evaluation differs
+    models = {k: W.model() for k in res['states']}
+    for k, m in models.items(): m.load_state_dict(res['states'][k])
+    df = W.evaluation_of(models)
+    assert list(df.index) == res['index'] and list(df.columns) == list(res['table']), (list(df.columns), list(res['table']))
+    for c in df.columns:
+        a, b = res['table'][c].numpy(), df[c].to_numpy(np.float64)
+        assert np.allclose(a, b, rtol=1e-6, atol=0, equal_nan=True), (c, a, b)
