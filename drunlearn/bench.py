@@ -198,6 +198,7 @@ def _load(path:Path, kind:str)->dict:
 SCORES = {   # score → what it measures; every score is computed per (task, seed) from the rows of that seed
     'forget_gap_share': '|forget error − Retrain\'s| / |Original\'s − Retrain\'s|: 0 is Retrain\'s forget error, 1 forgot nothing',
     'w1_share': "W1 to Retrain's predictions on the forget rows / the Original's W1: 0 predicts like Retrain, 1 like the Original",
+    'mia_gap_share': "|membership attack (SVC) on the forget rows − Retrain's| / |Original's − Retrain's|: the paper's attack, as a share",
     'retain_ratio': "retain error / the Original's: 1 kept the model's quality; above 2 the method destroys the model",
     'ulira_accuracy': 'U-LiRA attack accuracy on balanced pairs (first seed): 0.5 cannot be told from Retrain, 1 always caught',
     'time_share': "wall time / Retrain's: the cost in time",
@@ -216,7 +217,7 @@ def add_scores(
     rows:pd.DataFrame, # one row per task × model × seed, with 'original' and 'retrain' rows for every (task, seed)
 )->pd.DataFrame:
     "`rows` with the score columns of `SCORES`, each computed against the Original and Retrain of the same task and seed."
-    need = {'task', 'model', 'seed', 'forget_error', 'retain_error', 'w1', 'seconds', 'steps'}
+    need = {'task', 'model', 'seed', 'forget_error', 'retain_error', 'w1'}
     if not isinstance(rows, pd.DataFrame) or need - set(rows.columns):
         raise ValueError(f"rows must be a DataFrame with columns {sorted(need)}; missing {sorted(need - set(getattr(rows, 'columns', [])))}")
     ref = {k: rows[rows.model == k].set_index(['task', 'seed']) for k in _REF}
@@ -225,14 +226,14 @@ def add_scores(
         missing = sorted(set(keys) - set(ref[k].index))
         if missing: raise ValueError(f"rows has no {k!r} row for (task, seed) {missing[0]}: every score is relative to the Original and Retrain")
     O, R = (ref[k].reindex(keys) for k in _REF)
-    v = lambda frame, c: pd.to_numeric(frame[c], errors='coerce').to_numpy(dtype=float)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        out = rows.copy()
-        out['forget_gap_share'] = np.abs(v(rows, 'forget_error') - v(R, 'forget_error')) / np.abs(v(O, 'forget_error') - v(R, 'forget_error'))
-        out['w1_share'] = v(rows, 'w1') / v(O, 'w1')
-        out['retain_ratio'] = v(rows, 'retain_error') / v(O, 'retain_error')
-        out['time_share'] = v(rows, 'seconds') / v(R, 'seconds')
-        out['step_share'] = v(rows, 'steps') / v(R, 'steps')
+    v = lambda frame, c: pd.to_numeric(frame[c], errors='coerce').to_numpy(dtype=float) if c in frame else np.full(len(frame), np.nan)
+    def share(a, b):                                # a / b, undefined (NaN) where b is not positive
+        with np.errstate(divide='ignore', invalid='ignore'): return np.where(b > 0, a / np.where(b > 0, b, 1.), np.nan)
+    gap = lambda c: share(np.abs(v(rows, c) - v(R, c)), np.abs(v(O, c) - v(R, c)))
+    out = rows.copy()
+    out['forget_gap_share'], out['w1_share'], out['mia_gap_share'] = gap('forget_error'), share(v(rows, 'w1'), v(O, 'w1')), gap('mia_svc')
+    out['retain_ratio'] = share(v(rows, 'retain_error'), v(O, 'retain_error'))
+    out['time_share'], out['step_share'] = share(v(rows, 'seconds'), v(R, 'seconds')), share(v(rows, 'steps'), v(R, 'steps'))
     if 'ulira_accuracy' not in out: out['ulira_accuracy'] = np.nan
     return out
 
@@ -377,7 +378,7 @@ def task_table(
     rows = {r.model + (' †' if r.destroys else ' ‡' if r.failed else ''): {
         'rank': '' if not np.isfinite(r['rank']) else f"{r['rank']:.0f}",
         'forget-gap share': _pm(r.forget_gap_share_mean, r.forget_gap_share_std), '95% interval': iv(r),
-        'W1 share': _pm(r.w1_share_mean, r.w1_share_std), 'retain ratio': _pm(r.retain_ratio_mean, r.retain_ratio_std),
+        'W1 share': _pm(r.w1_share_mean, r.w1_share_std), 'MIA gap share': _pm(r.mia_gap_share_mean, r.mia_gap_share_std), 'retain ratio': _pm(r.retain_ratio_mean, r.retain_ratio_std),
         'U-LiRA accuracy': _pm(r.ulira_accuracy_mean, None), 'time share': _pm(r.time_share_mean, r.time_share_std, 3),
         'step share': _pm(r.step_share_mean, r.step_share_std, 3)} for _, r in g.iterrows()}
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('method')
