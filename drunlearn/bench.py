@@ -324,7 +324,7 @@ def run_bench(
         _write(out / 'leaderboard.json', lambda p: p.write_text(json.dumps(record, indent=1)))   # the folder is ours from now on
         path = lambda t, kind, seed=None, method=None: _job_path(out, t, cfgs[t], kind, seed, method)
         first = [('base', t, s, None) for t in config.tasks for s in config.seeds]
-        first += [('audit', t, None, m) for t in config.tasks for m in config.methods if config.shadows]
+        first += [('audit', t, None, m) for m in config.methods for t in config.tasks if config.shadows]   # tasks interleaved: parallel audits seldom train the same shared halves at once
         second = [('method', t, s, m) for t in config.tasks for s in config.seeds for m in config.methods]
         done = dict(run=0, cached=0)
         def stage(plan, args):
