@@ -83,3 +83,34 @@ def test_a_bench_refuses_a_folder_of_the_users(tmp_path):
     r = subprocess.run(_bench_cmd(tmp_path / 'mine'), cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and 'is not a drunlearn leaderboard' in r.stderr
     assert [p.name for p in (tmp_path / 'mine').iterdir()] == ['data.csv']
+
+STORED = ROOT / 'nbs' / 'tutorials' / 'results' / 'leaderboard'
+
+def test_the_stored_leaderboard_is_what_its_csv_gives():
+    from drunlearn.bench import load_leaderboard, _leaderboard_md
+    res = load_leaderboard(STORED)
+    assert (STORED / 'leaderboard.md').read_text() == _leaderboard_md(res)
+    rec = res.record
+    assert rec['state'] == 'done' and len(rec['config']['seeds']) >= 3 and not rec['config']['quick']
+    assert set(res.rows.task) == set(rec['config']['tasks']) and len(rec['config']['tasks']) >= 4
+    assert set(res.rows.model) == {'original', 'retrain', *rec['config']['methods']}
+    assert len(res.rows) == len(rec['config']['tasks']) * len(rec['config']['seeds']) * (2 + len(rec['config']['methods']))
+
+def test_the_leaderboard_page_quotes_the_stored_run():
+    "Every mean ± std, interval, average rank and the run time that the page's prose quotes are the stored run's."
+    import re
+    from drunlearn.bench import SCORES, load_leaderboard, average_ranks, _pm
+    res = load_leaderboard(STORED)
+    s = res.summary
+    allowed = {_pm(r[f'{k}_mean'], r[f'{k}_std'], d) for _, r in s.iterrows() for k in SCORES for d in (2, 3)}
+    intervals = {f"[{r[f'{k}_lo']:.2f}, {r[f'{k}_hi']:.2f}]" for _, r in s.iterrows() for k in SCORES}
+    ranks = {f'{v:.2f}' for v in average_ranks(s)['average rank']}
+    nb = json.loads((ROOT / 'nbs' / 'leaderboard.ipynb').read_text())
+    prose = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
+    quoted = re.findall(r'-?\d+\.\d+ ± \d+\.\d+', prose)
+    assert len(quoted) >= 5, quoted
+    assert [q for q in quoted if q not in allowed] == []
+    assert [q for q in re.findall(r'\[-?\d+\.\d+, -?\d+\.\d+\]', prose) if q not in intervals] == []
+    assert [q for q in re.findall(r'average rank (\d+\.\d+)', prose) if q not in ranks] == []
+    took = re.search(r'took (\d+) minutes', prose)
+    assert took and int(took.group(1)) == round(res.record['seconds'] / 60)
