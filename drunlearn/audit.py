@@ -20,7 +20,7 @@ from .core import check_module, preserved_rng, state_fingerprint
 from .data import ForgetSplit, as_dataset, get_targets
 from .files import temp_sibling
 from .jobs import run_jobs
-from .losses import align_output
+from .losses import point_prediction
 from .train import predict
 from .unlearning import check_method_options, unlearn
 
@@ -33,11 +33,12 @@ def residual_signal(
     data, # a dataset of `(x, y)` rows, or a tuple `(x, y)`
     batch_size:int=1024, # rows per forward pass
     device=None, # None: CUDA when available
+    loss=None, # the model's loss; with a pinball loss over several quantiles the median quantile is the prediction
 )->np.ndarray: # one value per row
     "The per-example signal of the regression attacks: the signed residual `y − f(x)`, averaged over the outputs of a row."
     ds = as_dataset(data, 'data')
     t = get_targets(ds)
-    p = align_output(to_numpy(predict(model, ds, batch_size=batch_size, device=device)), t)
+    p = point_prediction(to_numpy(predict(model, ds, batch_size=batch_size, device=device)), t, loss)
     return (t - p).reshape(len(t), -1).mean(1).astype(np.float64)
 
 def _gauss_logpdf(s:np.ndarray, mu:np.ndarray, var:np.ndarray)->np.ndarray:
@@ -113,7 +114,7 @@ def _fingerprint(*parts)->str:
     for p in parts: add(p)
     return h.hexdigest()[:20]
 
-def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, path)->tuple:
+def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, path, loss=None)->tuple:
     "The part of a shadow run that no method changes: the halves, the trained Original, and the Original's and retrained model's signals; kept at `path`."
     if path is not None and path.exists():
         z = torch.load(path, weights_only=True)
@@ -130,7 +131,7 @@ def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device,
         train(original, sub, seed)
         retrained = make_model(seed + 10_000)
         train(retrained, Subset(data, np.setdiff1d(train_idx, forget_idx)), seed + 10_000)
-    sig_o, sig_r = residual_signal(original, data, batch_size, device), residual_signal(retrained, data, batch_size, device)
+    sig_o, sig_r = residual_signal(original, data, batch_size, device, loss), residual_signal(retrained, data, batch_size, device, loss)
     if path is not None:
         state = {k: v.detach().cpu() for k, v in original.state_dict().items()}
         tmp = temp_sibling(path)
@@ -141,12 +142,12 @@ def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device,
         finally: tmp.unlink(missing_ok=True)
     return train_idx, forget_idx, original, sig_o, sig_r
 
-def _shadow_run(data, make_model, train, method, options, forget_frac, seed, batch_size, device, base_path=None)->dict:
+def _shadow_run(data, make_model, train, method, options, forget_frac, seed, batch_size, device, base_path=None, loss=None)->dict:
     "One shadow run: train on a random half, unlearn a random share of it, retrain without that share; every model's signals."
-    train_idx, forget_idx, original, sig_o, sig_r = _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, base_path)
+    train_idx, forget_idx, original, sig_o, sig_r = _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device, base_path, loss)
     split = ForgetSplit.from_mask(Subset(data, train_idx), np.isin(train_idx, forget_idx))
     with preserved_rng(): unlearned = unlearn(original, split, method, seed=seed, **(options or {}))
-    return dict(train_idx=train_idx, forget_idx=forget_idx, original=sig_o, unlearned=residual_signal(unlearned, data, batch_size, device), retrained=sig_r)
+    return dict(train_idx=train_idx, forget_idx=forget_idx, original=sig_o, unlearned=residual_signal(unlearned, data, batch_size, device, loss), retrained=sig_r)
 
 def shadow_runs(
     data, # the population: a dataset of `(x, y)` rows (each run trains on a random half)
@@ -164,6 +165,7 @@ def shadow_runs(
     n_jobs:int=1, # local workers; each run is an independent job (see `drunlearn.jobs.run_jobs`)
     engine:str='joblib', # 'joblib' (local processes), 'dask' (a Dask cluster) or 'serial'
     address:str|None=None, # with engine 'dask': a running scheduler's address; None: a local cluster of `n_jobs` workers
+    loss=None, # the models' loss, for the signals of quantile models (see `residual_signal`)
     tag:str='', # part of the cache key: name the training recipe, so that runs of another recipe are not mixed in
 )->list: # one dict per run: `train_idx`, `forget_idx` and the signals of `original`, `unlearned` and `retrained`
     "Shadow runs for the per-example attacks, run as independent jobs and cached on disk by (data, model, method, options, tag, seed)."
@@ -182,7 +184,7 @@ def shadow_runs(
     def path(k): return None if folder is None else folder / f'{key}-{seed + k}.npz'
     def base_path(k): return None if folder is None else folder / f'{common}-{seed + k}-base.pt'   # shared by every method's runs
     todo = [k for k in range(n_shadows) if path(k) is None or not path(k).exists()]
-    jobs = [(ds, make_model, train, method, method_options, forget_frac, seed + k, batch_size, device, base_path(k)) for k in todo]
+    jobs = [(ds, make_model, train, method, method_options, forget_frac, seed + k, batch_size, device, base_path(k), loss) for k in todo]
     runs = {}
     for i, r in run_jobs(_shadow_run, jobs, engine=engine if n_jobs > 1 or engine == 'dask' else 'serial', n_jobs=n_jobs, address=address):
         k = todo[i]

@@ -126,16 +126,18 @@ def _method_job(cfg:dict, seed:int, method:str, states:dict)->dict:
             models[k] = _make_model(bundle, cfg['model'])
             models[k].load_state_dict(states[k])
             models[k].to(recipe['device'])
-        try: model = _unlearned(models['original'], splits, method, cfg, recipe, seed)
-        except (ValueError, TypeError, FloatingPointError) as e:    # the method cannot serve this task: a row that says so
-            return dict(failed=f'{type(e).__name__}: {e}')
-    df = _evaluate(dict(retrain=models['retrain'], **{method: model}), splits, cfg, recipe, seed, {method: model.unlearning_record['seconds']})
+        try:
+            model = _unlearned(models['original'], splits, method, cfg, recipe, seed)
+            df = _evaluate(dict(retrain=models['retrain'], **{method: model}), splits, cfg, recipe, seed, {method: model.unlearning_record['seconds']})
+        except Exception as e: return dict(failed=f'{type(e).__name__}: {e}')   # the method cannot serve this task: a row that says so
     return _row(df, method, model)
 
 def _audit_job(cfg:dict, method:str)->dict:
     "One (task, method): the per-example audit on the first seed; U-LiRA's accuracy and AUC with their 95% intervals."
     bundle, splits = _data(cfg)
-    with preserved_rng(): df = _audit_method(bundle, method, cfg, _recipe(cfg, bundle))
+    try:
+        with preserved_rng(): df = _audit_method(bundle, method, cfg, _recipe(cfg, bundle))
+    except Exception as e: return dict(audit_failed=f'{type(e).__name__}: {e}')
     u = df.loc['ulira']
     return dict(ulira_accuracy=u['accuracy'], ulira_accuracy_lo=u['accuracy_ci'][0], ulira_accuracy_hi=u['accuracy_ci'][1],
                 ulira_auc=u['auc'], shadows=cfg['shadows'])
@@ -326,7 +328,8 @@ def run_bench(
         first = [('base', t, s, None) for t in config.tasks for s in config.seeds]
         first += [('audit', t, None, m) for m in config.methods for t in config.tasks if config.shadows]   # tasks interleaved: parallel audits seldom train the same shared halves at once
         second = [('method', t, s, m) for t in config.tasks for s in config.seeds for m in config.methods]
-        done = dict(run=0, cached=0)
+        done, failures = dict(run=0, cached=0), {}
+        get = lambda t, kind, s=None, m=None: failures.get(path(t, kind, s, m)) or _load(path(t, kind, s, m), kind)
         def stage(plan, args):
             todo = [j for j in plan if not path(j[1], j[0], j[2], j[3]).exists()]
             done['cached'] += len(plan) - len(todo)
@@ -335,7 +338,8 @@ def run_bench(
             for k, (i, res) in enumerate(run_jobs(_run_job, [args(j) for j in todo], engine=config.engine, n_jobs=config.jobs,
                                                   address=config.scheduler), 1):
                 kind, t, s, m = todo[i]
-                _save(path(t, kind, s, m), kind, res)
+                if 'failed' in res or 'audit_failed' in res: failures[path(t, kind, s, m)] = res   # reported, never cached: the next run tries again
+                else: _save(path(t, kind, s, m), kind, res)
                 done['run'] += 1
                 say(f"[{k}/{len(todo)}, {time.perf_counter() - t0:.0f}s] {t} {m or 'original + retrain'}" + ('' if s is None else f' seed {s}'))
         stage(first, lambda j: (j[0], cfgs[j[1]], j[2]) if j[0] == 'base' else (j[0], cfgs[j[1]], j[3]))
@@ -345,18 +349,18 @@ def run_bench(
         for t in config.tasks:
             for s in config.seeds:
                 for k, r in states[t, s]['rows'].items(): rows.append(dict(task=t, model=k, seed=s, **r))
-                for m in config.methods: rows.append(dict(task=t, model=m, seed=s, **_load(path(t, 'method', s, m), 'method')))
+                for m in config.methods: rows.append(dict(task=t, model=m, seed=s, **get(t, 'method', s, m)))
             for m in config.methods if config.shadows else ():
-                a = _load(path(t, 'audit', None, m), 'audit')
+                a = get(t, 'audit', None, m)
                 rows = [dict(r, **a) if (r['task'], r['model'], r['seed']) == (t, m, config.seeds[0]) else r for r in rows]
         rows = add_scores(pd.DataFrame(rows))
         rows['task_recipe'] = rows.task.map(lambda t: json.dumps({k: cfgs[t][k] for k in ('dataset', 'dataset_options', 'model', 'epochs', 'batch_size', 'lr', 'max_rows', 'forget', 'recipe')}, sort_keys=True, default=str))
         rows['drunlearn'], rows['torch'] = record['versions']['drunlearn'], record['versions']['torch']
         summary = summarize(rows)
-        record.update(state='done', seconds=time.perf_counter() - t_start, jobs=done)
+        record.update(state='done', seconds=time.perf_counter() - t_start, jobs=done, failed=len(failures))
         res = BenchResult(rows, summary, record)
         write_leaderboard(res, out)
-    say(f"done in {record['seconds']:.0f}s: {done['run']} jobs run, {done['cached']} from the cache")
+    say(f"done in {record['seconds']:.0f}s: {done['run']} jobs run, {done['cached']} from the cache" + (f", {len(failures)} failed (see the failed columns)" if failures else ''))
     return res
 
 # %% ../nbs/22a_bench.ipynb #0d7eeef9

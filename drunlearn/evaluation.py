@@ -17,7 +17,7 @@ from .checks import check_array, check_choice, check_positive, check_seed, to_nu
 from .core import check_module, copy_model, get_device, model_device
 from .data import ForgetSplit
 from .hooks import default_layers, check_layers
-from .losses import get_loss, align_output
+from .losses import get_loss, point_prediction
 from .distances import prediction_w1, output_distance, hidden_distances
 from .attacks import (MIA_FEATURES, svc_mia, logreg_mia, loss_threshold_mia, _check_features, _feats, _predict)
 from .ain import relearn_steps, _ain_ratio, _batches_loss, _device_batches
@@ -198,10 +198,7 @@ def _seconds(name, model, times)->float:
 
 def _point(raw:np.ndarray, t:np.ndarray, loss_fn)->tuple:
     "The raw outputs and the point predictions in the targets' shape: the outputs, or a quantile model's median quantile."
-    q = getattr(loss_fn, 'quantiles', None)
-    if q is not None and len(q) > 1 and raw.size == t.size * len(q) and raw.shape != t.shape:
-        return raw, raw.reshape(*t.shape, len(q))[..., int(np.argmin(np.abs(np.asarray(q) - 0.5)))]
-    return raw, align_output(raw, t)
+    return raw, point_prediction(raw, t, loss_fn)
 
 def _per_sample_loss(loss_fn, p:np.ndarray, t:np.ndarray)->np.ndarray:
     as_t = lambda a: torch.from_numpy(a if a.flags.writeable and a.flags.c_contiguous else a.copy())   # shares memory when it can

@@ -7,12 +7,13 @@ Docs: https://drunlearn.github.io/drunlearn/losses.html.md"""
 # %% ../nbs/07_losses.ipynb #9ac386cd
 from __future__ import annotations
 from typing import Callable
+import numpy as np
 import torch
 import torch.nn.functional as F
 from .checks import check_array, check_choice, check_positive
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'PerSampleLoss', 'get_loss', 'align_output', 'pinball_loss']
+__all__ = ['LOSS_NAMES', 'PerSampleLoss', 'get_loss', 'align_output', 'pinball_loss', 'point_prediction']
 
 # %% ../nbs/07_losses.ipynb #59ab3f97
 class PerSampleLoss:
@@ -102,3 +103,16 @@ def pinball_loss(
     else: raise ValueError(f"pinball loss with {len(q)} quantiles needs model outputs of shape targets.shape + ({len(q)},); "
                            f"got outputs {tuple(pred.shape)} for targets {tuple(target.shape)}")
     return torch.maximum(q * u, (q - 1) * u)
+
+# %% ../nbs/07_losses.ipynb #781ca41d
+def point_prediction(
+    pred, # outputs for N rows (array or tensor)
+    target, # the targets of the same rows
+    loss=None, # the model's loss (a `PerSampleLoss`, a name, ...): a pinball loss with several quantiles marks a quantile model
+):
+    "The point predictions in `target`'s shape: a quantile model's median quantile, else `pred` aligned to `target`."
+    q = getattr(get_loss(loss), 'quantiles', None) if loss is not None else None
+    size = lambda a: a.numel() if isinstance(a, torch.Tensor) else a.size
+    if q is not None and len(q) > 1 and size(pred) == size(target) * len(q) and tuple(pred.shape) != tuple(target.shape):
+        return pred.reshape(*target.shape, len(q))[..., int(np.argmin(np.abs(np.asarray(q) - 0.5)))]
+    return align_output(pred, target)

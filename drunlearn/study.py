@@ -313,7 +313,7 @@ def _audit_method(bundle:DataBundle, method:str, cfg:dict, recipe:dict)->pd.Data
     base = {k: v for k, v in RECIPES[cfg['recipe']].get(method, {}).items() if k in method_options(method)}
     opts = {**base, **_common(method, recipe['loss'], recipe['device']), **cfg['method_options'].get(method, {})}
     runs = shadow_runs(bundle.train, make_model, train, method, method_options=opts, n_shadows=cfg['shadows'], seed=seed,
-                       device=recipe['device'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
+                       device=recipe['device'], loss=recipe['loss'], cache=cache_dir('audit'), tag=f"{cfg['epochs']}-{cfg['lr']}-{cfg['batch_size']}-{cfg['model']}")
     return audit(runs, targets=min(4, cfg['shadows'] - 1), seed=seed)
 
 def _add_audit(results:pd.DataFrame, rows:dict, cfg:dict)->pd.DataFrame:
