@@ -114,3 +114,16 @@ def test_the_leaderboard_page_quotes_the_stored_run():
     assert [q for q in re.findall(r'average rank (\d+\.\d+)', prose) if q not in ranks] == []
     took = re.search(r'took (\d+) minutes', prose)
     assert took and int(took.group(1)) == round(res.record['seconds'] / 60)
+
+def test_a_failing_method_is_a_row_not_a_crash(tmp_path):
+    "A method that raises on a task is reported in the failed column, ranked last, and not cached, and the run goes on."
+    from drunlearn.bench import run_bench
+    from drunlearn.unlearning import METHODS, register_method
+    @register_method('_always_fails')
+    def _always_fails(model, split, *, seed:int=0): raise ValueError('this method cannot serve the task')
+    try: bad = run_bench(dict(tasks='digits_mlp', methods='blindspot,_always_fails', seeds=1, quick=True, engine='serial', out=tmp_path / 'lb'), log=None)
+    finally: METHODS.pop('_always_fails')
+    row = bad.summary.set_index('model').loc['_always_fails']
+    assert row.failed == 'ValueError: this method cannot serve the task' and row['rank'] == 2 and bad.record['failed'] == 1
+    assert not list((tmp_path / 'lb' / 'jobs').rglob('*_always_fails*'))
+    assert '_always_fails' in (tmp_path / 'lb' / 'leaderboard.md').read_text()
