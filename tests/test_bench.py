@@ -112,7 +112,7 @@ def test_the_leaderboard_page_quotes_the_stored_run():
     assert [q for q in quoted if q not in allowed] == []
     assert [q for q in re.findall(r'\[-?\d+\.\d+, -?\d+\.\d+\]', prose) if q not in intervals] == []
     assert [q for q in re.findall(r'average rank (\d+\.\d+)', prose) if q not in ranks] == []
-    took = re.search(r'took (\d+) minutes', prose)
+    took = re.search(r'took (\d+)\s+minutes', prose)
     assert took and int(took.group(1)) == round(res.record['seconds'] / 60)
 
 def test_a_failing_method_is_a_row_not_a_crash(tmp_path):
