@@ -127,3 +127,10 @@ def test_a_failing_method_is_a_row_not_a_crash(tmp_path):
     assert row.failed == 'ValueError: this method cannot serve the task' and row['rank'] == 2 and bad.record['failed'] == 1
     assert not list((tmp_path / 'lb' / 'jobs').rglob('*_always_fails*'))
     assert '_always_fails' in (tmp_path / 'lb' / 'leaderboard.md').read_text()
+
+def test_fashion_mnist_joins_where_its_files_are(tmp_path, monkeypatch):
+    import drunlearn.bench as B
+    monkeypatch.setattr(B, 'FASHION_MNIST_DIR', tmp_path)
+    assert 'fashion_mnist' not in B.available_tasks()
+    (tmp_path / 'train-images-idx3-ubyte.gz').write_bytes(b'')
+    assert 'fashion_mnist' in B.available_tasks() and B.BenchConfig().check().tasks[-1] == 'fashion_mnist'
