@@ -283,7 +283,7 @@ def average_ranks(
     "Each method's rank averaged over the tasks (lower is better), with its rank per task."
     s = summary[~summary.model.isin(_REF)]
     per = s.pivot(index='model', columns='task', values='rank')[list(dict.fromkeys(s.task))]
-    out = per.mean(axis=1).rename('average rank').to_frame().join(per)
+    out = per.mean(axis=1).rename('average rank').to_frame().join(per.astype('Int64'))
     out['destroys the model on'] = s.groupby('model').apply(lambda g: ', '.join(g.task[g.destroys]), include_groups=False)
     out['fails on'] = s.groupby('model').apply(lambda g: ', '.join(g.task[g.failed != '']), include_groups=False)
     return out.sort_values('average rank').rename_axis('method')
@@ -389,30 +389,37 @@ def task_table(
 
 def _md(df:pd.DataFrame)->str:
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
-    fmt = lambda v: '–' if isinstance(v, float) and not np.isfinite(v) else f'{v:.2f}' if isinstance(v, float) else str(v)
+    fmt = lambda v: '–' if v is pd.NA or (isinstance(v, float) and not np.isfinite(v)) else f'{v:.2f}' if isinstance(v, float) else str(v)
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
     return '\n'.join(lines + ['| ' + ' | '.join([str(i)] + [fmt(v) for v in r]) + ' |' for i, r in zip(df.index, df.to_numpy(dtype=object))])
 
 def forget_cost_plot(
     summary:pd.DataFrame, # `summarize`'s table
-    ax=None, # unused when several tasks: one panel per task
+    top:float=2., # the forget-gap share axis ends here; points beyond sit on the edge, labelled with their value
 ):
     "Forget-gap share (mean ± std over seeds) against the share of Retrain's wall time, one panel per task; ✕ marks a method that destroys the model."
     import matplotlib.pyplot as plt
     from drunlearn.viz import model_palette
-    s = summary[~summary.model.isin(_REF)]
-    tasks = list(dict.fromkeys(s.task))
+    s = summary[~summary.model.isin(_REF) & (summary.failed == '')]
+    tasks = list(dict.fromkeys(summary.task))
     pal = model_palette(s.model.unique())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), sharey=True, squeeze=False)
-    for ax, t in zip(axes[0], tasks):
-        for _, r in s[(s.task == t) & (s.failed == '')].iterrows():
-            ax.errorbar(max(r.time_share_mean, 1e-4), r.forget_gap_share_mean, yerr=r.forget_gap_share_std if np.isfinite(r.forget_gap_share_std) else None,
-                        fmt='x' if r.destroys else 'o', color=pal[r.model], ms=7 if r.destroys else 5, capsize=2, label=r.model)
-        ax.set_xscale('log'); ax.axhline(0, color='black', lw=0.8); ax.axhline(1, color='0.55', lw=0.8, ls='--')
-        ax.set_title(t); ax.set_xlabel("time / Retrain's")
-    axes[0][0].set_ylabel("forget-gap share (0 = Retrain)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc='upper center', ncol=min(6, len(labels)), bbox_to_anchor=(0.5, 1.1), frameon=False)
+    cols = min(2, len(tasks)); rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    for ax, t in zip(axes.flat, tasks):
+        for _, r in s[s.task == t].iterrows():
+            y, sd = r.forget_gap_share_mean, r.forget_gap_share_std
+            over = y > top
+            ax.errorbar(max(r.time_share_mean, 1e-3), min(y, top), yerr=None if over or not np.isfinite(sd) else sd,
+                        fmt='x' if r.destroys else '^' if over else 'o', color=pal[r.model], ms=8 if r.destroys else 6, capsize=2, label=r.model)
+            if over: ax.annotate(f'{y:.1f}', (max(r.time_share_mean, 1e-3), top), textcoords='offset points', xytext=(4, -10), fontsize=7, color=pal[r.model])
+        ax.set_xscale('log'); ax.set_ylim(-0.05, top + 0.05)
+        ax.axhline(0, color='black', lw=0.8); ax.axhline(1, color='0.55', lw=0.8, ls='--')
+        ax.set_title(t, fontsize=10); ax.set_xlabel("wall time / Retrain's (log)", fontsize=9); ax.set_ylabel('forget-gap share', fontsize=9)
+    for ax in axes.flat[len(tasks):]: ax.set_visible(False)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], marker='o', ls='', color=c, label=m) for m, c in pal.items()]
+    fig.legend(handles=handles, loc='center left', bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
+    fig.suptitle("0 = Retrain's forget error, dashed 1 = the Original's; ✕ destroys the model, ▲ beyond the axis", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -30,11 +30,12 @@ def model_order(
 def model_palette(
     names, # model names
 )->dict: # model name → matplotlib colour, in `model_order`
-    "A colour per model name: Retrain black, Original grey, the others from seaborn's colour-blind palette."
+    "A colour per model name: Retrain black, Original grey, the others from seaborn's colour-blind palette, then its dark one."
     cb = sns.color_palette('colorblind', 10)
     fixed = dict(retrain='black', original='0.55', finetune=cb[0], gaussian=cb[1], blindspot=cb[2])
     rest = [n for n in model_order(names) if n not in fixed]
-    return {n: fixed.get(n) or cb[3 + rest.index(n) % 7] for n in model_order(names)}
+    more = cb[3:] + sns.color_palette('dark', 10)[3:]       # 14 colours before any repeats
+    return {n: fixed.get(n) or more[rest.index(n) % len(more)] for n in model_order(names)}
 
 def _axes(ax, figsize=(5, 3.5)):
     if ax is None: _, ax = plt.subplots(figsize=figsize)
