@@ -50,7 +50,8 @@ def _fit_gaussians(signals:np.ndarray, mask:np.ndarray, shrink:float=4.)->tuple:
     mu = np.where(n > 0, (signals * mask).sum(0) / np.maximum(n, 1), 0.)
     dev = (signals - mu) ** 2 * mask
     g = dev.sum() / max(mask.sum() - 1, 1)                       # global variance
-    var = (dev.sum(0) + shrink * g) / (n + shrink)               # shrunk toward it (BaVarIA-style) when runs are few
+    w = n + shrink
+    var = np.where(w > 0, (dev.sum(0) + shrink * g) / np.where(w > 0, w, 1), g)   # shrunk toward it (BaVarIA-style) when runs are few; the global one without runs
     return mu, np.maximum(var, 1e-12), n
 
 def lira_scores(
