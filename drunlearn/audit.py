@@ -18,7 +18,7 @@ from . import kernels
 from .checks import check_fraction, check_positive, check_seed, to_numpy
 from .core import check_module, preserved_rng, state_fingerprint
 from .data import ForgetSplit, as_dataset, get_targets
-from .files import temp_sibling
+from .files import write_atomic
 from .jobs import run_jobs
 from .losses import point_prediction
 from .train import predict
@@ -135,12 +135,9 @@ def _shadow_base(data, make_model, train, forget_frac, seed, batch_size, device,
     sig_o, sig_r = residual_signal(original, data, batch_size, device, loss), residual_signal(retrained, data, batch_size, device, loss)
     if path is not None:
         state = {k: v.detach().cpu() for k, v in original.state_dict().items()}
-        tmp = temp_sibling(path)
-        try:
-            torch.save(dict(train_idx=torch.from_numpy(train_idx), forget_idx=torch.from_numpy(forget_idx), state=state,
-                            original=torch.from_numpy(sig_o), retrained=torch.from_numpy(sig_r)), tmp)
-            os.replace(tmp, path)                   # several methods' runs may race to write it: each writes the same, whole
-        finally: tmp.unlink(missing_ok=True)
+        base = dict(train_idx=torch.from_numpy(train_idx), forget_idx=torch.from_numpy(forget_idx), state=state,
+                    original=torch.from_numpy(sig_o), retrained=torch.from_numpy(sig_r))
+        write_atomic(path, lambda f: torch.save(base, f))   # several methods' runs may race to write it: each writes the same, whole
     return train_idx, forget_idx, original, sig_o, sig_r
 
 def _shadow_run(data, make_model, train, method, options, forget_frac, seed, batch_size, device, base_path=None, loss=None)->dict:
@@ -190,12 +187,7 @@ def shadow_runs(
     for i, r in run_jobs(_shadow_run, jobs, engine=engine if n_jobs > 1 or engine == 'dask' else 'serial', n_jobs=n_jobs, address=address):
         k = todo[i]
         runs[k] = r
-        if folder is not None:                      # each run is kept as it arrives: an interrupted audit loses only the running ones
-            tmp = temp_sibling(path(k))
-            try:
-                with open(tmp, 'xb') as f: np.savez(f, **r)
-                os.replace(tmp, path(k))
-            finally: tmp.unlink(missing_ok=True)
+        if folder is not None: write_atomic(path(k), lambda f: np.savez(f, **r))   # kept as it arrives: an interrupt loses only the running runs
     for k in range(n_shadows):
         if k not in runs:
             with np.load(path(k)) as z: runs[k] = {key: z[key] for key in z.files}

@@ -14,7 +14,7 @@ from torch import nn
 from .checks import plain
 from .core import check_module, copy_model, get_device
 from .models import MODELS
-from .files import sigterm_raises, sweep_litter, temp_sibling
+from .files import write_atomic
 from .distributed import is_main
 
 # %% auto #0
@@ -87,17 +87,7 @@ def save_checkpoint(
                    state_dict=_cpu_state(model), record=_check_record(record))
     payload['checksum'] = _checksum(payload)
     if not is_main(): return path                # under torchrun only rank 0 writes (every rank checked the same inputs)
-    sweep_litter(path)                          # temporary files of writers that were killed outright
-    tmp = temp_sibling(path)
-    with sigterm_raises():                      # SIGTERM, like Ctrl-C, removes the temporary file before the process ends
-        try:
-            with open(tmp, 'xb') as f:
-                torch.save(payload, f)
-                f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError): os.unlink(tmp)
-            raise
+    write_atomic(path, lambda f: torch.save(payload, f), sync=True)   # the old file or the new one, never half of one
     with contextlib.suppress(OSError):          # make the rename itself durable where the OS allows it
         dfd = os.open(path.parent, os.O_RDONLY)
         try: os.fsync(dfd)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from .checks import check_choice, check_positive, check_array
 from .core import get_device
-from .files import sigterm_raises, sweep_litter, temp_sibling
+from .files import write_atomic
 from .bundles import require, cache_dir
 
 # %% auto #0
@@ -144,15 +144,7 @@ def _read_cached(file, n:int, kind:str, max_len:int):
 
 def _write_cached(file, a:np.ndarray):
     "Write `a` to `file` atomically: into a temporary sibling, renamed into place; no temporary file is left behind."
-    sweep_litter(file)                          # temporary files of writers that were killed outright
-    tmp = temp_sibling(file)
-    with sigterm_raises():                      # SIGTERM, like Ctrl-C, removes the temporary file before the process ends
-        try:
-            with open(tmp, 'xb') as f: np.save(f, a)
-            os.replace(tmp, file)
-        except BaseException:
-            with contextlib.suppress(OSError): os.unlink(tmp)
-            raise
+    write_atomic(file, lambda f: np.save(f, a))
 
 def encode_texts(
     texts, # a list of strings

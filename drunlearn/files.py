@@ -6,12 +6,13 @@ Docs: https://drunlearn.github.io/drunlearn/files.html.md"""
 
 # %% ../nbs/02_files.ipynb #f4be3185
 from __future__ import annotations
-import contextlib, ctypes, errno, os, re, secrets, shutil, signal, tempfile, threading
+import contextlib, ctypes, errno, json, os, re, secrets, shutil, signal, tempfile, threading
 from pathlib import Path
 from typing import Callable
 
 # %% auto #0
-__all__ = ['temp_sibling', 'sweep_litter', 'Terminated', 'sigterm_raises', 'publish_folder', 'check_output_folder']
+__all__ = ['temp_sibling', 'sweep_litter', 'Terminated', 'sigterm_raises', 'write_atomic', 'publish_folder',
+           'check_output_folder', 'is_output_of']
 
 # %% ../nbs/02_files.ipynb #22bd035a
 _TMP = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$')
@@ -66,6 +67,27 @@ def sigterm_raises():
         signal.raise_signal(signal.SIGTERM)       # the default action: the process ends with SIGTERM's status
         raise
     finally: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+# %% ../nbs/02_files.ipynb #88422a3b
+def write_atomic(
+    path:str|os.PathLike, # the file to write; replaced whole, never seen half-written
+    write:Callable, # `write(f)` writes the content into `f`, a new file opened for binary writing
+    sync:bool=False, # flush to disk before the rename (for files that must survive a power cut)
+)->Path: # `path`
+    "Write the file `path` atomically: into a temporary sibling, renamed into place; nothing is left behind on an error or interrupt."
+    path = Path(path)
+    sweep_litter(path)                          # temporary files of writers that were killed outright
+    tmp = temp_sibling(path)
+    with sigterm_raises():                      # SIGTERM, like Ctrl-C, removes the temporary file before the process ends
+        try:
+            with open(tmp, 'xb') as f:
+                write(f)
+                if sync: f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError): os.unlink(tmp)
+            raise
+    return path
 
 # %% ../nbs/02_files.ipynb #a5fb8c3a
 _NOREPLACE, _EXCHANGE, _AT_FDCWD = 1, 2, -100
@@ -152,3 +174,16 @@ def check_output_folder(
                              f"choose a new or empty folder")
     _check_writable(p.parent if top == p else top, what)
     return p
+
+def is_output_of(
+    folder:str|os.PathLike, # an existing folder
+    names, # the file and folder names such an output may hold
+    marker:str, # the JSON file among them that says what the folder is
+    fmt:str, # the `format` that file must name, e.g. "drunlearn.report"
+)->bool:
+    "Whether `folder` holds nothing but `names`, including a `marker` JSON file whose `format` is `fmt`: a previous output of ours."
+    folder = Path(folder)
+    found = {p.name for p in folder.iterdir()}
+    if not found <= set(names) or marker not in found: return False
+    try: return json.loads((folder / marker).read_text()).get('format') == fmt
+    except (OSError, ValueError, AttributeError): return False

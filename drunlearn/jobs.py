@@ -68,11 +68,11 @@ def _run_dask(fn, jobs, n_jobs, address, threads):
     from distributed import Client, LocalCluster, as_completed
     cluster = None if address is not None else LocalCluster(n_workers=min(n_jobs, len(jobs)), threads_per_worker=1, processes=True,
                                                             dashboard_address=None, silence_logs=logging.ERROR)
-    client = Client(cluster if cluster is not None else address)
+    client, futures = Client(cluster if cluster is not None else address), []
     try:
         futures = [client.submit(_call, fn, i, a, threads, pure=False) for i, a in enumerate(jobs)]
         for f in as_completed(futures): yield f.result()
     finally:                                       # also when the caller stops early: nothing is left running
-        client.cancel(futures) if 'futures' in locals() else None
+        client.cancel(futures)
         client.close()
         if cluster is not None: cluster.close()

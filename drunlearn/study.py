@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from .checks import check_choice, check_positive, check_seed, check_array, plain
 from .core import get_device, lib_versions, set_seed, preserved_rng
-from .files import check_output_folder, publish_folder, sigterm_raises, sweep_litter, temp_sibling
+from .files import check_output_folder, is_output_of, publish_folder, sigterm_raises, sweep_litter, temp_sibling
 from .data import ForgetSplit
 from .bundles import DataBundle
 from .datasets import DATASETS, load_dataset
@@ -415,11 +415,7 @@ def is_report(
     folder:str|Path, # an existing folder
 )->bool:
     "Whether `folder` holds a drunlearn report and nothing else: only report files, and a `report.json` that says it is one."
-    folder = Path(folder)
-    names = {p.name for p in folder.iterdir()}
-    if not names or not names <= set(_REPORT_FILES) or 'report.json' not in names: return False
-    try: return json.loads((folder / 'report.json').read_text()).get('format') == _REPORT_FORMAT
-    except (OSError, ValueError, AttributeError): return False
+    return is_output_of(folder, _REPORT_FILES, 'report.json', _REPORT_FORMAT)
 
 def check_report_out(
     out:str|Path, # the report folder to be written

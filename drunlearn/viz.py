@@ -129,18 +129,23 @@ def forget_retain_plot(
     return ax
 
 # %% ../nbs/21_viz.ipynb #36aff1dc
+def _check_pairs(d, name:str, key:str, pair:str, order=list)->dict:
+    "`d`'s values as pairs of 1-D arrays, keys in the order `order(d)` gives; a `ValueError` naming the entry that is not one."
+    if not isinstance(d, dict) or not d: raise ValueError(f'{name} must be a non-empty dict: {key} → {pair}')
+    out = {}
+    for k in order(d):
+        v = d[k]
+        if not isinstance(v, (tuple, list)) or len(v) != 2: raise ValueError(f'{name}[{k!r}] must be a pair {pair}')
+        out[k] = [check_array(a, f'{name}[{k!r}][{i}]', ndim=1) for i, a in enumerate(v)]
+    return out
+
 def mia_roc_plot(
     losses:dict, # model name → (per-sample losses on forget rows, on test rows)
     ax=None, # matplotlib Axes to draw on; None: a new figure
     title:str|None='Loss-threshold attack: forget rows vs test rows', # or None
 )->plt.Axes: # the Axes drawn on
     "ROC curve of the loss-threshold membership attack for each model, with its AUC in the legend."
-    if not isinstance(losses, dict) or not losses: raise ValueError('losses must be a non-empty dict: model name → (forget losses, test losses)')
-    pairs = {}
-    for k in model_order(losses):                # check every input before drawing anything
-        pair = losses[k]
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise ValueError(f'losses[{k!r}] must be a pair (forget losses, test losses)')
-        pairs[k] = [check_array(a, f'losses[{k!r}][{i}]', ndim=1) for i, a in enumerate(pair)]
+    pairs = _check_pairs(losses, 'losses', 'model name', '(forget losses, test losses)', model_order)   # every input, before drawing
     ax, pal = _axes(ax, (4, 4)), model_palette(losses)
     for k, (lf, lt) in pairs.items():
         labels = np.r_[np.ones(len(lf)), np.zeros(len(lt))]
@@ -161,11 +166,7 @@ def score_roc_plot(
     title:str|None='Per-example attack, log scale', # or None
 )->plt.Axes: # the Axes drawn on
     "ROC curves of attack scores on log-log axes (the low-FPR region that per-example attacks are judged by), AUC in the legend."
-    if not isinstance(scores, dict) or not scores: raise ValueError('scores must be a non-empty dict: name → (IN scores, OUT scores)')
-    pairs = {}
-    for k, pair in scores.items():               # check every input before drawing anything
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise ValueError(f'scores[{k!r}] must be a pair (IN scores, OUT scores)')
-        pairs[k] = [check_array(a, f'scores[{k!r}][{i}]', ndim=1) for i, a in enumerate(pair)]
+    pairs = _check_pairs(scores, 'scores', 'name', '(IN scores, OUT scores)')   # every input, before drawing
     ax, pal = _axes(ax, (4, 4)), model_palette(list(scores))
     for k, (p, q) in pairs.items():
         fpr, tpr, _ = roc_curve(np.r_[np.ones(len(p)), np.zeros(len(q))], np.r_[p, q])
